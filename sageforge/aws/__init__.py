@@ -1,0 +1,1 @@
+"""The wire layer: speaks AWS protocols and knows nothing of SageMaker semantics."""

@@ -1,0 +1,1 @@
+"""API providers: one package per AWS API, translating wire shapes to domain managers and back."""

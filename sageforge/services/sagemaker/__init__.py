@@ -1,0 +1,1 @@
+"""SageMaker API providers, one package per resource family."""

@@ -1,0 +1,1 @@
+"""Storage behind small interfaces: metadata records, objects, logs."""

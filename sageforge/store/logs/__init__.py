@@ -1,0 +1,1 @@
+"""Log storage: groups, streams and events, behind the ``LogStore`` protocol."""

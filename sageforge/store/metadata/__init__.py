@@ -1,0 +1,1 @@
+"""Metadata storage on SQLAlchemy Core: a SQLite file by default, PostgreSQL by URL."""

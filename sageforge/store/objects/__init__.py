@@ -1,0 +1,1 @@
+"""Object storage: buckets and objects, behind the ``ObjectStore`` protocol."""
