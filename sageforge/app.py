@@ -18,9 +18,21 @@ from sageforge.aws.auth import Credential, SigV4Verifier
 from sageforge.aws.dispatch import DispatchTable
 from sageforge.aws.gateway import Gateway
 from sageforge.aws.specs import SERVED_SERVICES
+from sageforge.engine.backends import create_backend
+from sageforge.engine.training import TrainingEngine
+from sageforge.services.iam.handlers import IamProvider
+from sageforge.services.logs.handlers import LogsProvider
+from sageforge.services.s3.handlers import S3Handlers
+from sageforge.services.sagemaker.tags import TagHandlers
+from sageforge.services.sagemaker.training.handlers import TrainingHandlers
+from sageforge.services.sagemaker.training.jobs import TrainingJobManager
+from sageforge.services.sts.handlers import StsProvider
 from sageforge.settings import Settings
+from sageforge.store.logs.base import QueryableLogStore
+from sageforge.store.logs.sql import SqlLogStore
 from sageforge.store.metadata.database import open_database
 from sageforge.store.metadata.records import RecordStore
+from sageforge.store.objects.filesystem import FilesystemObjectStore
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +44,18 @@ class Platform:
     settings: Settings
     database: Engine
     records: RecordStore
+    logs: QueryableLogStore
+    objects: FilesystemObjectStore
+    training_jobs: TrainingJobManager
     dispatch: DispatchTable
 
     def start(self) -> None:
         """Work that must happen before serving: bring records left by a previous run to a truthful state."""
+        self.training_jobs.recover()
 
     def stop(self) -> None:
         """Stop running workloads and release resources (graceful shutdown)."""
+        self.training_jobs.shutdown()
         self.database.dispose()
 
 
@@ -46,8 +63,34 @@ def build_platform(settings: Settings) -> Platform:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = open_database(settings.resolved_database_url)
     records = RecordStore(database)
+    logs = SqlLogStore(database)
+    objects = FilesystemObjectStore(settings.data_dir / "objects", database)
+    backend = create_backend(settings.backend)
+    engine = TrainingEngine(
+        objects,
+        logs,
+        backend,
+        settings.data_dir / "jobs",
+        settings.endpoint_url,
+        stop_grace_seconds=settings.stop_grace_seconds,
+    )
+    training_jobs = TrainingJobManager(records, engine, backend)
     dispatch = DispatchTable()
-    return Platform(settings=settings, database=database, records=records, dispatch=dispatch)
+    dispatch.register("sagemaker", TrainingHandlers(training_jobs))
+    dispatch.register("sagemaker", TagHandlers(records))
+    dispatch.register("logs", LogsProvider(logs))
+    dispatch.register("s3", S3Handlers(objects))
+    dispatch.register("sts", StsProvider())
+    dispatch.register("iam", IamProvider())
+    return Platform(
+        settings=settings,
+        database=database,
+        records=records,
+        logs=logs,
+        objects=objects,
+        training_jobs=training_jobs,
+        dispatch=dispatch,
+    )
 
 
 def create_app(settings: Settings) -> Starlette:

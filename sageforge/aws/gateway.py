@@ -32,11 +32,10 @@ from sageforge.aws.http import HttpResponse
 from sageforge.aws.protocol import for_protocol
 from sageforge.aws.protocol.base import WireProtocol
 from sageforge.aws.routing import Router
-from sageforge.aws.specs import service_model
+from sageforge.aws.specs import VALIDATION_ERROR_CODES, service_model
 from sageforge.aws.validation import validate, validation_message
 
 log = logging.getLogger(__name__)
-
 
 
 class ClientDisconnected(Exception):
@@ -136,7 +135,8 @@ class Gateway:
         params = protocol.parse(request, operation)
         problems = validate(params, operation.input_shape)
         if problems:
-            raise AwsError(validation_message(problems), code=protocol.validation_error_code)
+            code = VALIDATION_ERROR_CODES.get(model.service_name, protocol.validation_error_code)
+            raise AwsError(validation_message(problems), code=code)
         handler = self._dispatch.lookup(model.service_name, context.operation)
         if handler is None:
             raise AwsError(

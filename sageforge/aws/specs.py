@@ -8,7 +8,10 @@ import botocore.session
 from botocore.model import ServiceModel
 
 # The APIs sageforge serves; each is a botocore service name.
-SERVED_SERVICES = ("sagemaker", "logs")
+SERVED_SERVICES = ("sagemaker", "logs", "sts", "iam", "s3")
+
+# Services whose failed input validation is not answered with their protocol's usual code.
+VALIDATION_ERROR_CODES = {"logs": "InvalidParameterException"}
 
 
 @cache

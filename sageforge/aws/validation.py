@@ -83,7 +83,7 @@ def _check(value: Any, shape: Shape, path: str, problems: list[str]) -> None:
         pattern = shape.metadata.get("pattern")
         if pattern:
             compiled = _compile(pattern)
-            if compiled is not None and compiled.search(value) is None:
+            if compiled is not None and compiled.fullmatch(value) is None:
                 problems.append(
                     f"Value '{value}' at '{path}' failed to satisfy constraint: "
                     f"Member must satisfy regular expression pattern: {pattern}"
@@ -125,7 +125,7 @@ def _check_length(value: Any, length: int, shape: Shape, path: str, problems: li
 
 @cache
 def _compile(pattern: str) -> re.Pattern[str] | None:
-    # A few models use Java-only constructs (\p{...}); those patterns are not enforced.
+    # AWS matches patterns against the whole value (Java semantics). A few models use Java-only constructs (\p{...}); those patterns are not enforced.
     try:
         return re.compile(pattern, re.DOTALL)
     except re.error:

@@ -57,3 +57,11 @@ def test_constraints_are_validated_server_side(server: RunningServer) -> None:
     assert error["Code"] == "ValidationException"
     assert error["Message"].startswith("2 validation errors detected: ")
     assert "'maxResults'" in error["Message"] and "enum value set" in error["Message"]
+
+
+def test_logs_answers_validation_failures_with_its_own_code(server: RunningServer) -> None:
+    unvalidated = server.client("logs", config=Config(parameter_validation=False, retries={"max_attempts": 1}))
+    with pytest.raises(ClientError) as caught:
+        unvalidated.create_log_group(logGroupName="x" * 513)
+    assert caught.value.response["Error"]["Code"] == "InvalidParameterException"
+    assert "'logGroupName'" in caught.value.response["Error"]["Message"]

@@ -1,5 +1,5 @@
 """One module per AWS wire protocol: how a request names its operation, carries its input, and how
-outputs and errors are written back. ``for_service`` picks the protocol a botocore model declares."""
+outputs and errors are written back. ``for_protocol`` picks the one a botocore model declares."""
 
 from __future__ import annotations
 
@@ -20,8 +20,4 @@ def for_protocol(name: str) -> WireProtocol:
         from sageforge.aws.protocol.rest_xml import RestXmlProtocol
 
         return RestXmlProtocol()
-    if name == "rest-json":
-        from sageforge.aws.protocol.rest_json import RestJsonProtocol
-
-        return RestJsonProtocol()
     raise ValueError(f"no wire protocol named {name!r}")

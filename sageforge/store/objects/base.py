@@ -11,7 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO, Protocol
+from types import TracebackType
+from typing import Protocol
+
+# The smallest part S3 accepts in a multipart upload, except the last one.
+MIN_PART_SIZE = 5 * 1024 * 1024
 
 
 class ObjectStoreError(Exception):
@@ -39,17 +43,43 @@ class NoSuchUpload(ObjectStoreError):
 
 
 class InvalidPart(ObjectStoreError):
-    pass
+    """A completed part was never uploaded, or its ETag or checksum differs from the stored one."""
+
+
+class InvalidPartOrder(ObjectStoreError):
+    """The completed parts are not in ascending part-number order."""
+
+
+class EntityTooSmall(ObjectStoreError):
+    """A part other than the last is smaller than ``MIN_PART_SIZE``."""
+
+
+class InvalidRange(ObjectStoreError):
+    """A byte range starts beyond the end of the object."""
+
+
+class UnsupportedChecksum(ObjectStoreError):
+    """The store cannot compute the named checksum algorithm."""
+
+    def __init__(self, algorithm: str) -> None:
+        super().__init__(f"checksum algorithm {algorithm} is not supported")
+        self.algorithm = algorithm
 
 
 class BadDigest(ObjectStoreError):
-    """The body did not match a digest the client sent (Content-MD5, x-amz-checksum-*, sha256)."""
+    """The body did not match a digest the client sent (Content-MD5, x-amz-checksum-*)."""
 
     def __init__(self, algorithm: str, expected: str, computed: str) -> None:
         super().__init__(f"{algorithm} mismatch: expected {expected}, computed {computed}")
         self.algorithm = algorithm
         self.expected = expected
         self.computed = computed
+
+
+class ReadableBody(Protocol):
+    """A byte source read in chunks (an open file, a request body); ``b""`` means the end."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -66,7 +96,7 @@ class ObjectAttributes:
     content_type: str | None = None
     # User metadata (x-amz-meta-*), names lower-cased without the prefix.
     metadata: Mapping[str, str] = field(default_factory=dict)
-    # Other stored headers returned on GET/HEAD: Content-Encoding, Cache-Control, SSE headers, ...
+    # Other stored fields returned on GET/HEAD, by S3 member name: CacheControl, ContentEncoding, SSE fields, ...
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
@@ -78,7 +108,8 @@ class ObjectInfo:
     etag: str  # without quotes: "<md5 hex>" or "<md5 of part md5s>-<parts>"
     last_modified: datetime
     attributes: ObjectAttributes = field(default_factory=ObjectAttributes)
-    # Full-object checksums the store computed, algorithm name (upper case, e.g. "CRC32") -> base64 value.
+    # Checksums the store computed, algorithm name (upper case, e.g. "CRC32") -> base64 value; a value of a
+    # multipart object ending in "-<parts>" is a checksum of the parts' checksums (S3's COMPOSITE type).
     checksums: Mapping[str, str] = field(default_factory=dict)
     parts_count: int | None = None
 
@@ -87,17 +118,69 @@ class ObjectInfo:
 class DigestCheck:
     """Digests to compute while a body streams in, and the values the client claimed.
 
-    ``expected`` maps an algorithm ("MD5", "SHA256", "CRC32", "CRC32C", "SHA1") to the client's value
-    (base64, except "SHA256" of x-amz-content-sha256 which is hex). ``compute`` names algorithms to store
-    as checksums even when nothing is claimed.
+    ``expected`` maps an algorithm ("MD5", "CRC32", "CRC32C", "SHA1", "SHA256") to the client's base64 value;
+    a mismatch raises ``BadDigest`` and stores nothing. ``compute`` names algorithms to store as checksums
+    even when nothing is claimed. Every expected algorithm but MD5 is stored too.
     """
 
     expected: Mapping[str, str] = field(default_factory=dict)
     compute: Sequence[str] = ()
 
 
+@dataclass(frozen=True)
+class MultipartUpload:
+    upload_id: str
+    bucket: str
+    key: str
+    initiated: datetime
+    attributes: ObjectAttributes = field(default_factory=ObjectAttributes)
+    # The checksum every part carries ("CRC32", ...), and whether the object's checksum is COMPOSITE (of the
+    # parts' checksums) or FULL_OBJECT (of the whole body).
+    checksum_algorithm: str | None = None
+    checksum_type: str = "COMPOSITE"
+
+
+@dataclass(frozen=True)
+class PartInfo:
+    part_number: int
+    size: int
+    etag: str  # md5 hex, without quotes
+    last_modified: datetime
+    checksums: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CompletedPart:
+    """A part as CompleteMultipartUpload names it; ``checksums`` given are compared with the stored ones."""
+
+    part_number: int
+    etag: str  # quotes are ignored
+    checksums: Mapping[str, str] = field(default_factory=dict)
+
+
+class ObjectReader(Protocol):
+    """One version of an object, held open: it stays readable even if the key is overwritten or deleted."""
+
+    @property
+    def info(self) -> ObjectInfo: ...
+
+    def chunks(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Yield the bytes ``[start, end]`` (inclusive, ``None`` = to the end); the reader closes when the
+        iterator ends or is closed."""
+        ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> ObjectReader: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None: ...
+
+
 class ObjectStore(Protocol):
-    """Buckets and objects. Writes are atomic: a reader sees the whole old object or the whole new one."""
+    """Buckets and objects. Writes are atomic: a reader sees the whole old object or the whole new one, and a
+    write that fails (a bad digest, a body that ends early, any exception from the body) leaves nothing."""
 
     def create_bucket(self, name: str, region: str) -> Bucket: ...
 
@@ -105,20 +188,100 @@ class ObjectStore(Protocol):
 
     def list_buckets(self) -> list[Bucket]: ...
 
-    def delete_bucket(self, name: str) -> None: ...
+    def delete_bucket(self, name: str) -> None:
+        """Delete an empty bucket (``BucketNotEmpty`` otherwise) and abort its multipart uploads."""
+        ...
 
     def put_object(
-        self, bucket: str, key: str, body: BinaryIO, attributes: ObjectAttributes, check: DigestCheck | None = None
+        self, bucket: str, key: str, body: ReadableBody, attributes: ObjectAttributes, check: DigestCheck | None = None
     ) -> ObjectInfo: ...
 
     def head_object(self, bucket: str, key: str) -> ObjectInfo: ...
+
+    def open_object(self, bucket: str, key: str) -> ObjectReader:
+        """The current version of an object, for reads that must see one version (conditions, then a range)."""
+        ...
 
     def read_object(self, bucket: str, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """Yield the bytes ``[start, end]`` (inclusive, ``None`` = to the end) in chunks, streaming from disk."""
         ...
 
-    def delete_object(self, bucket: str, key: str) -> None: ...
+    def delete_object(self, bucket: str, key: str) -> None:
+        """Delete a key; deleting a missing key is not an error (S3's semantics)."""
+        ...
 
     def list_objects(self, bucket: str, prefix: str = "", start_after: str = "", limit: int = 1000) -> list[ObjectInfo]:
-        """Objects whose key starts with ``prefix`` and sorts after ``start_after``, in key order."""
+        """Objects whose key starts with ``prefix`` and sorts after ``start_after``, in key order (UTF-8 bytes)."""
         ...
+
+    def copy_object(
+        self,
+        source_bucket: str,
+        source_key: str,
+        bucket: str,
+        key: str,
+        attributes: ObjectAttributes | None = None,
+    ) -> ObjectInfo:
+        """Copy an object; ``attributes`` None keeps the source's. The copy has the source's checksums."""
+        ...
+
+    def create_multipart_upload(
+        self,
+        bucket: str,
+        key: str,
+        attributes: ObjectAttributes,
+        checksum_algorithm: str | None = None,
+        checksum_type: str = "COMPOSITE",
+    ) -> MultipartUpload: ...
+
+    def get_multipart_upload(self, bucket: str, key: str, upload_id: str) -> MultipartUpload: ...
+
+    def list_multipart_uploads(
+        self, bucket: str, prefix: str = "", key_marker: str = "", upload_id_marker: str = "", limit: int = 1000
+    ) -> list[MultipartUpload]:
+        """Uploads in progress, by key then initiation; the markers name the last upload already listed."""
+        ...
+
+    def upload_part(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        body: ReadableBody,
+        check: DigestCheck | None = None,
+    ) -> PartInfo:
+        """Store (or replace) a part; the upload's checksum algorithm is always computed."""
+        ...
+
+    def upload_part_copy(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        part_number: int,
+        source_bucket: str,
+        source_key: str,
+        start: int = 0,
+        end: int | None = None,
+    ) -> PartInfo:
+        """Store a part copied from bytes ``[start, end]`` (inclusive) of an object."""
+        ...
+
+    def list_parts(
+        self, bucket: str, key: str, upload_id: str, part_number_marker: int = 0, limit: int = 1000
+    ) -> list[PartInfo]: ...
+
+    def complete_multipart_upload(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        parts: Sequence[CompletedPart],
+        check: DigestCheck | None = None,
+    ) -> ObjectInfo:
+        """Join the named parts into the object (ETag ``md5(part md5s)-N``) and end the upload; ``check``
+        verifies the full-object checksum of FULL_OBJECT uploads."""
+        ...
+
+    def abort_multipart_upload(self, bucket: str, key: str, upload_id: str) -> None: ...

@@ -1,0 +1,1 @@
+"""Built-in SageMaker algorithms behind one interface; `registry` maps image URIs to them."""

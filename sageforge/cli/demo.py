@@ -1,0 +1,173 @@
+"""``sageforge demo``: start a real server and train a built-in XGBoost model on it with plain boto3.
+
+Everything the example does is an ordinary AWS call a SageMaker user would make; the data is scikit-learn's
+bundled breast-cancer set, so nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import requests
+
+from sageforge.testing.server import free_port
+
+REGION = "us-east-1"
+XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"
+ROLE = "arn:aws:iam::000000000000:role/SageForgeRole"
+BUCKET = "sageforge-demo"
+
+
+def run_demo(data_dir: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "sageforge", "serve", "--port", str(port), "--data-dir", str(data_dir)],
+        env={**os.environ, "SAGEFORGE_LOG_LEVEL": "WARNING"},
+    )
+    try:
+        _wait_healthy(url, server)
+        print(f"sageforge is serving on {url} (data in {data_dir})")
+        _train_xgboost(url)
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.wait(timeout=60)
+        print("server stopped")
+
+
+def _wait_healthy(url: str, server: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server exited with code {server.returncode}")
+        try:
+            if requests.get(f"{url}/_sageforge/health", timeout=1).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("the server did not become healthy in time")
+
+
+def _client(service: str, url: str) -> Any:
+    return boto3.client(
+        service, endpoint_url=url, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test"
+    )
+
+
+def _csv(features: Any, labels: Any) -> bytes:
+    lines = (
+        ",".join([str(int(label)), *(f"{value:.6g}" for value in row)])
+        for row, label in zip(features, labels, strict=True)
+    )
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _train_xgboost(url: str) -> None:
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.model_selection import train_test_split
+
+    s3, sagemaker, logs = _client("s3", url), _client("sagemaker", url), _client("logs", url)
+    if BUCKET not in [bucket["Name"] for bucket in s3.list_buckets()["Buckets"]]:
+        s3.create_bucket(Bucket=BUCKET)
+    data = load_breast_cancer()
+    x_train, x_val, y_train, y_val = train_test_split(data.data, data.target, test_size=0.25, random_state=7)
+    s3.put_object(Bucket=BUCKET, Key="breast-cancer/train/train.csv", Body=_csv(x_train, y_train))
+    s3.put_object(Bucket=BUCKET, Key="breast-cancer/validation/validation.csv", Body=_csv(x_val, y_val))
+    print(f"uploaded {len(y_train)} training and {len(y_val)} validation rows to s3://{BUCKET}/breast-cancer/")
+
+    job = f"demo-xgboost-{int(time.time())}"
+    sagemaker.create_training_job(
+        TrainingJobName=job,
+        AlgorithmSpecification={"TrainingImage": XGBOOST_IMAGE, "TrainingInputMode": "File"},
+        RoleArn=ROLE,
+        HyperParameters={
+            "objective": "binary:logistic",
+            "eval_metric": "auc",
+            "num_round": "60",
+            "max_depth": "4",
+            "eta": "0.2",
+        },
+        InputDataConfig=[_channel("train"), _channel("validation")],
+        OutputDataConfig={"S3OutputPath": f"s3://{BUCKET}/models/"},
+        ResourceConfig={"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 5},
+        StoppingCondition={"MaxRuntimeInSeconds": 600},
+    )
+    print(f"created training job {job}; its logs:")
+    description = _stream_logs(sagemaker, logs, job)
+    print(f"\ntraining job {job}: {description['TrainingJobStatus']} ({description['SecondaryStatus']})")
+    if description["TrainingJobStatus"] != "Completed":
+        raise SystemExit(f"the job did not complete: {description.get('FailureReason')}")
+    for metric in description.get("FinalMetricDataList", []):
+        print(f"  final {metric['MetricName']} = {metric['Value']:.5f}")
+    artifact = description["ModelArtifacts"]["S3ModelArtifacts"]
+    print(f"  model artifact: {artifact} ({description['TrainingTimeInSeconds']} s of training)")
+    _check_artifact(s3, artifact, x_val, y_val)
+
+
+def _channel(name: str) -> dict[str, Any]:
+    return {
+        "ChannelName": name,
+        "ContentType": "text/csv",
+        "DataSource": {
+            "S3DataSource": {
+                "S3DataType": "S3Prefix",
+                "S3Uri": f"s3://{BUCKET}/breast-cancer/{name}/",
+                "S3DataDistributionType": "FullyReplicated",
+            }
+        },
+    }
+
+
+def _stream_logs(sagemaker: Any, logs: Any, job: str) -> dict[str, Any]:
+    """Print the job's log events as they arrive, the way the SageMaker SDK's ``logs=True`` does."""
+    group = "/aws/sagemaker/TrainingJobs"
+    seen_tokens: dict[str, str] = {}
+    while True:
+        description: dict[str, Any] = sagemaker.describe_training_job(TrainingJobName=job)
+        finished = description["TrainingJobStatus"] in ("Completed", "Failed", "Stopped")
+        try:
+            streams = logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=f"{job}/")["logStreams"]
+        except logs.exceptions.ResourceNotFoundException:
+            streams = []
+        for stream in streams:
+            name = stream["logStreamName"]
+            while True:
+                kwargs = {"logGroupName": group, "logStreamName": name, "startFromHead": True}
+                if name in seen_tokens:
+                    kwargs["nextToken"] = seen_tokens[name]
+                page = logs.get_log_events(**kwargs)
+                for event in page["events"]:
+                    print(f"  [{name.split('/')[-1]}] {event['message']}")
+                seen_tokens[name] = page["nextForwardToken"]
+                if not page["events"]:
+                    break
+        if finished:
+            return description
+        time.sleep(1)
+
+
+def _check_artifact(s3: Any, artifact: str, features: Any, labels: Any) -> None:
+    """Load the trained model the way a user would, to show the artifact is a real XGBoost model."""
+    import xgboost
+    from sklearn.metrics import roc_auc_score
+
+    bucket, _, key = artifact.removeprefix("s3://").partition("/")
+    archive = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        member = tar.extractfile("xgboost-model")
+        if member is None:
+            raise SystemExit("model.tar.gz holds no xgboost-model file")
+        booster = xgboost.Booster()
+        booster.load_model(bytearray(member.read()))
+    auc = roc_auc_score(labels, booster.predict(xgboost.DMatrix(features)))
+    print(f"  the downloaded model scores validation AUC {auc:.4f} when loaded locally with xgboost")

@@ -1,0 +1,134 @@
+"""SageMaker training-job operations: translate the wire shapes to the manager and back.
+
+LIMITATIONS (differences from AWS):
+- Only built-in algorithm images run; other images fail at once with a FailureReason saying so.
+- Only S3 data sources in File mode; VpcConfig, encryption, spot and debugger settings are accepted and
+  echoed but have no effect.
+- FinalMetricDataList holds the last value of each metric definition seen in the logs.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sageforge.aws.context import RequestContext
+from sageforge.aws.dispatch import operation
+from sageforge.aws.pagination import decode_token, encode_token
+from sageforge.aws.specs import service_model
+from sageforge.services.sagemaker.training.jobs import KIND, TrainingJobManager
+from sageforge.store.metadata.records import Record, RecordQuery
+
+# Members a CreateTrainingJob request and a DescribeTrainingJob response share are echoed as given.
+_model = service_model("sagemaker")
+ECHOED = frozenset(_model.operation_model("CreateTrainingJob").input_shape.members) & frozenset(
+    _model.operation_model("DescribeTrainingJob").output_shape.members
+) - {"TrainingJobName"}
+_SORT_COLUMNS = {"Name": "name", "CreationTime": "created_at", "Status": "status"}
+
+
+class TrainingHandlers:
+    def __init__(self, jobs: TrainingJobManager) -> None:
+        self._jobs = jobs
+
+    @operation("CreateTrainingJob")
+    def create_training_job(self, context: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        arn = self._jobs.create(context.account_id, context.region, request)
+        return {"TrainingJobArn": arn}
+
+    @operation("DescribeTrainingJob")
+    def describe_training_job(self, context: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        record = self._jobs.describe(context.account_id, context.region, request["TrainingJobName"])
+        return describe_output(record)
+
+    @operation("ListTrainingJobs")
+    def list_training_jobs(self, context: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        offset = int(decode_token(request["NextToken"]).get("offset", 0)) if "NextToken" in request else 0
+        limit = request.get("MaxResults", 10)
+        records, total = self._jobs.list(
+            RecordQuery(
+                kind=KIND,
+                account=context.account_id,
+                region=context.region,
+                name_contains=request.get("NameContains"),
+                status=request.get("StatusEquals"),
+                created_after=_epoch(request.get("CreationTimeAfter")),
+                created_before=_epoch(request.get("CreationTimeBefore")),
+                modified_after=_epoch(request.get("LastModifiedTimeAfter")),
+                modified_before=_epoch(request.get("LastModifiedTimeBefore")),
+                sort_by=_SORT_COLUMNS[request.get("SortBy", "CreationTime")],
+                descending=request.get("SortOrder", "Descending") == "Descending",
+                offset=offset,
+                limit=limit,
+            )
+        )
+        response: dict[str, Any] = {"TrainingJobSummaries": [summary(record) for record in records]}
+        if offset + len(records) < total:
+            response["NextToken"] = encode_token({"offset": offset + len(records)})
+        return response
+
+    @operation("StopTrainingJob")
+    def stop_training_job(self, context: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
+        self._jobs.stop(context.account_id, context.region, request["TrainingJobName"])
+        return {}
+
+
+def describe_output(record: Record) -> dict[str, Any]:
+    request, state = record.body["request"], record.body["state"]
+    output: dict[str, Any] = {key: request[key] for key in ECHOED if key in request}
+    output.update(
+        TrainingJobName=record.name,
+        TrainingJobArn=record.arn,
+        TrainingJobStatus=record.status,
+        SecondaryStatus=state["SecondaryStatus"],
+        CreationTime=_time(record.created_at),
+        LastModifiedTime=_time(record.updated_at),
+        ModelArtifacts={"S3ModelArtifacts": state.get("S3ModelArtifacts") or _artifact_path(record)},
+        SecondaryStatusTransitions=[
+            {key: _time(value) if key.endswith("Time") else value for key, value in transition.items()}
+            for transition in state["SecondaryStatusTransitions"]
+        ],
+    )
+    if "FailureReason" in state:
+        output["FailureReason"] = state["FailureReason"]
+    if state["FinalMetrics"]:
+        output["FinalMetricDataList"] = [
+            {"MetricName": name, "Value": metric["Value"], "Timestamp": _time(metric["Timestamp"])}
+            for name, metric in sorted(state["FinalMetrics"].items())
+        ]
+    start, end = state.get("TrainingStartTime"), state.get("TrainingEndTime")
+    if start is not None:
+        output["TrainingStartTime"] = _time(start)
+    if end is not None:
+        output["TrainingEndTime"] = _time(end)
+        seconds = max(0, int(round(end - (start if start is not None else end))))
+        output["TrainingTimeInSeconds"] = seconds
+        output["BillableTimeInSeconds"] = seconds * request["ResourceConfig"].get("InstanceCount", 1)
+    return output
+
+
+def summary(record: Record) -> dict[str, Any]:
+    state = record.body["state"]
+    item: dict[str, Any] = {
+        "TrainingJobName": record.name,
+        "TrainingJobArn": record.arn,
+        "CreationTime": _time(record.created_at),
+        "LastModifiedTime": _time(record.updated_at),
+        "TrainingJobStatus": record.status,
+        "SecondaryStatus": state["SecondaryStatus"],
+    }
+    if "TrainingEndTime" in state:
+        item["TrainingEndTime"] = _time(state["TrainingEndTime"])
+    return item
+
+
+def _artifact_path(record: Record) -> str:
+    return f"{record.body['request']['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{record.name}/output/model.tar.gz"
+
+
+def _time(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+def _epoch(value: datetime | None) -> float | None:
+    return value.timestamp() if value is not None else None
