@@ -8,6 +8,7 @@ raised when the body has been read to its end (before anything the body wrote be
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 from collections.abc import Mapping
@@ -22,6 +23,38 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 _MAX_SKEW = timedelta(minutes=15)
 _EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+# SigV2 carries no region; requests signed with it are attributed to this one.
+_V2_REGION = "us-east-1"
+# Query parameters that are part of the resource S3 signs under SigV2.
+_S3_V2_SUBRESOURCES = frozenset(
+    {
+        "acl",
+        "cors",
+        "delete",
+        "lifecycle",
+        "location",
+        "logging",
+        "notification",
+        "partNumber",
+        "policy",
+        "requestPayment",
+        "restore",
+        "tagging",
+        "torrent",
+        "uploadId",
+        "uploads",
+        "versionId",
+        "versioning",
+        "versions",
+        "website",
+        "response-cache-control",
+        "response-content-disposition",
+        "response-content-encoding",
+        "response-content-language",
+        "response-content-type",
+        "response-expires",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +105,8 @@ class SigV4Verifier:
         """Check the signature; ``body`` is the whole body when it was read, None when it still streams."""
         signature = _read_signature(request)
         if signature is None:
+            if service == "s3" and "AWSAccessKeyId" in request.query_dict():
+                return self._verify_s3_v2_query(request)
             raise AccessDenied("Request is missing Authentication Token", code="MissingAuthenticationToken")
         credential = self._credentials.get(signature.scope.access_key)
         if credential is None:
@@ -94,6 +129,47 @@ class SigV4Verifier:
         if body is None and _is_sha256(payload_hash) and payload_hash != _EMPTY_SHA256:
             request.body = Sha256CheckingBody(request.body, payload_hash)
         return Identity(scope.access_key, credential.account_id, scope.region)
+
+    def _verify_s3_v2_query(self, request: AwsRequest) -> Identity:
+        """S3's legacy presigned URLs (boto3's default ``generate_presigned_url`` for S3): HMAC-SHA1 over
+        the method, Content-MD5, Content-Type, Expires, x-amz-* headers and the resource."""
+        query = request.query_dict()
+        try:
+            access_key, signature, expires = query["AWSAccessKeyId"], query["Signature"], int(query["Expires"])
+        except (KeyError, ValueError) as exc:
+            raise SignatureError(
+                "The presigned URL is missing or has malformed AWSAccessKeyId/Signature/Expires."
+            ) from exc
+        credential = self._credentials.get(access_key)
+        if credential is None:
+            raise SignatureError("The AWS access key Id you provided does not exist in our records.", unknown_key=True)
+        if self._clock.now(UTC).timestamp() > expires:
+            raise AccessDenied("Request has expired", code="AccessDenied")
+        amz_headers = sorted(
+            (name.lower(), " ".join(value.split()))
+            for name, value in request.headers.raw()
+            if name.lower().startswith("x-amz-")
+        )
+        subresources = sorted((k, v) for k, v in request.query if k in _S3_V2_SUBRESOURCES)
+        resource = request.raw_path + (
+            "?" + "&".join(f"{k}={v}" if v else k for k, v in subresources) if subresources else ""
+        )
+        string_to_sign = "\n".join(
+            [
+                request.method,
+                request.headers.get("content-md5", ""),
+                request.headers.get("content-type", ""),
+                str(expires),
+                "".join(f"{name}:{value}\n" for name, value in amz_headers) + resource,
+            ]
+        )
+        digest = hmac.new(credential.secret_key.encode(), string_to_sign.encode(), hashlib.sha1).digest()
+        if not hmac.compare_digest(base64.b64encode(digest).decode(), signature):
+            raise SignatureError(
+                "The request signature we calculated does not match the signature you provided. "
+                "Check your key and signing method."
+            )
+        return Identity(access_key, credential.account_id, _V2_REGION)
 
     def _check_time(self, signature: _Signature) -> None:
         try:

@@ -50,6 +50,11 @@ class AsgiBody:
         self._buffer = bytearray()
         self._more = True
 
+    @property
+    def unread(self) -> bool:
+        """Whether the client may still be sending bytes nobody read."""
+        return self._more
+
     def read(self, size: int = -1) -> bytes:
         while self._more and (size < 0 or len(self._buffer) < size):
             message = anyio.from_thread.run(self._next_message)
@@ -82,15 +87,20 @@ class Gateway:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        body = AsgiBody(receive)
         request = AwsRequest(
             method=scope["method"],
             raw_path=scope.get("raw_path", scope["path"].encode()).decode("latin-1").split("?", 1)[0],
             query_string=scope.get("query_string", b"").decode("latin-1"),
             headers=Headers([(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]),
-            body=AsgiBody(receive),
+            body=body,
             scheme=scope.get("scheme", "http"),
         )
         response = await anyio.to_thread.run_sync(self.handle, request, limiter=self._limiter)
+        if body.unread and _declares_body(request):
+            # An answer sent before the body was read (a refused upload, a client waiting for "100 Continue"):
+            # close, or the body's bytes would be read as the next request on this connection.
+            response.header("connection", "close")
         await _send(response, send, include_body=request.method != "HEAD")
 
     def handle(self, request: AwsRequest) -> HttpResponse:
@@ -167,6 +177,11 @@ async def _send(response: HttpResponse, send: Send, include_body: bool) -> None:
         await send({"type": "http.response.body", "body": b""})
     finally:
         _close(iterator)
+
+
+def _declares_body(request: AwsRequest) -> bool:
+    length = request.headers.get("content-length", "0")
+    return "transfer-encoding" in request.headers or (length.isdigit() and int(length) > 0)
 
 
 def _close(body: bytes | Iterable[bytes]) -> None:

@@ -1,4 +1,4 @@
-"""``sageforge serve | demo``: the command-line front-end."""
+"""``sageforge serve | demo | coverage``: the command-line front-end."""
 
 from __future__ import annotations
 
@@ -24,8 +24,14 @@ def main(argv: list[str] | None = None) -> None:
     demo = commands.add_parser("demo", help="start a server and run an end-to-end example through boto3")
     demo.add_argument("--data-dir", type=Path, default=Path(".demo-data"), help="data dir of the demo server")
 
+    commands.add_parser("coverage", help="print which operations of each served API are implemented (Markdown)")
+
     args = parser.parse_args(argv)
-    if args.command == "serve":
+    if args.command == "coverage":
+        from sageforge.cli.coverage import coverage_markdown
+
+        print(coverage_markdown(), end="")
+    elif args.command == "serve":
         settings = Settings.from_env(
             host=args.host,
             port=args.port,

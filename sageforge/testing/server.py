@@ -15,6 +15,7 @@ from botocore.config import Config
 
 from sageforge.app import create_app
 from sageforge.settings import Settings
+from sageforge.testing.output_shapes import check_output_shapes
 
 
 def free_port() -> int:
@@ -51,7 +52,8 @@ class RunningServer:
         self._thread.join(timeout=60)
 
     def client(self, service: str, **kwargs: Any) -> Any:
-        return client(service, self.url, **kwargs)
+        """A boto3 client for this server that fails any response breaking its botocore output shape."""
+        return check_output_shapes(client(service, self.url, **kwargs))
 
     def __enter__(self) -> RunningServer:
         return self.start()

@@ -16,8 +16,6 @@ from botocore.exceptions import ClientError
 from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import roc_auc_score
 
-from sageforge.aws.specs import service_model
-from sageforge.aws.validation import validate
 from sageforge.testing.server import RunningServer
 from tests.sagemaker.support import (
     channel,
@@ -28,11 +26,6 @@ from tests.sagemaker.support import (
 )
 
 
-def _matches_output_shape(operation: str, response: dict[str, Any]) -> list[str]:
-    body = {k: v for k, v in response.items() if k != "ResponseMetadata"}
-    return validate(body, service_model("sagemaker").operation_model(operation).output_shape)
-
-
 def test_xgboost_job_trains_a_real_model(aws: Callable[..., Any], breast_cancer: str) -> None:
     sagemaker, s3, logs = aws("sagemaker"), aws("s3"), aws("logs")
     name = unique("xgb")
@@ -41,7 +34,6 @@ def test_xgboost_job_trains_a_real_model(aws: Callable[..., Any], breast_cancer:
 
     job = wait_for_end(sagemaker, name)
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
-    assert _matches_output_shape("DescribeTrainingJob", job) == []
     assert [t["Status"] for t in job["SecondaryStatusTransitions"]] == [
         "Starting",
         "Downloading",
@@ -209,7 +201,6 @@ def test_list_training_jobs_filters_sorts_and_pages(aws: Callable[..., Any], bre
     )
     assert [len(page["TrainingJobSummaries"]) for page in pages] == [2, 1]
     assert [s["TrainingJobName"] for page in pages for s in page["TrainingJobSummaries"]] == names
-    assert _matches_output_shape("ListTrainingJobs", pages[0]) == []
     failed = sagemaker.list_training_jobs(NameContains=marker, StatusEquals="Failed")["TrainingJobSummaries"]
     assert len(failed) == 3
     assert sagemaker.list_training_jobs(NameContains=marker, StatusEquals="Completed")["TrainingJobSummaries"] == []

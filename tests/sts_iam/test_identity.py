@@ -16,7 +16,6 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from sageforge.testing.server import RunningServer
-from tests.output_shapes import check_output_shapes
 
 Aws = Callable[..., Any]
 ROLE_ARN = "arn:aws:iam::000000000000:role/SageForgeRole"
@@ -25,14 +24,14 @@ SDK_SESSION: Any = sagemaker.session
 
 
 def test_get_caller_identity_is_an_assumed_role(aws: Aws) -> None:
-    identity = check_output_shapes(aws("sts", region="eu-central-1")).get_caller_identity()
+    identity = aws("sts", region="eu-central-1").get_caller_identity()
     assert identity["Account"] == "000000000000"
     assert identity["Arn"] == "arn:aws:sts::000000000000:assumed-role/SageForgeRole/test"
     assert identity["UserId"].startswith("AROA") and identity["UserId"].endswith(":test")
 
 
 def test_get_role_answers_for_any_name(aws: Aws) -> None:
-    iam = check_output_shapes(aws("iam"))
+    iam = aws("iam")
     role = iam.get_role(RoleName="MySageMakerRole")["Role"]
     assert role["Arn"] == "arn:aws:iam::000000000000:role/MySageMakerRole"
     assert (role["Path"], role["RoleName"]) == ("/", "MySageMakerRole")

@@ -178,10 +178,6 @@ class RestXmlProtocol:
 
     def serialize_error(self, error: AwsError, service: ServiceModel, context: RequestContext) -> HttpResponse:
         response = HttpResponse(error.status, self._headers(context))
-        if _has_body(context.request.headers):
-            # The body may be unread (an upload refused before it streamed, a client that waited for
-            # "100 Continue" and never sent it): close, or its bytes would be read as the next request.
-            response.header("connection", "close")
         # HEAD responses carry no body, and a 304 must not have one; clients read the status alone.
         if context.request.method == "HEAD" or error.status == 304:
             return response
@@ -225,10 +221,6 @@ class RestXmlProtocol:
     @staticmethod
     def _headers(context: RequestContext) -> list[tuple[str, str]]:
         return [("x-amz-request-id", context.request_id)]
-
-
-def _has_body(headers: Headers) -> bool:
-    return headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
 
 
 def _marker(text: str) -> tuple[str, str | None]:

@@ -9,6 +9,7 @@ LIMITATIONS (differences from AWS):
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -101,7 +102,9 @@ def describe_output(record: Record) -> dict[str, Any]:
         output["TrainingStartTime"] = _time(start)
     if end is not None:
         output["TrainingEndTime"] = _time(end)
-        seconds = max(0, int(round(end - (start if start is not None else end))))
+    if start is not None and end is not None:
+        # Whole seconds, at least one, per instance for billing -- as SageMaker reports them.
+        seconds = max(1, math.ceil(end - start))
         output["TrainingTimeInSeconds"] = seconds
         output["BillableTimeInSeconds"] = seconds * request["ResourceConfig"].get("InstanceCount", 1)
     return output
