@@ -65,3 +65,10 @@ def test_logs_answers_validation_failures_with_its_own_code(server: RunningServe
         unvalidated.create_log_group(logGroupName="x" * 513)
     assert caught.value.response["Error"]["Code"] == "InvalidParameterException"
     assert "'logGroupName'" in caught.value.response["Error"]["Message"]
+
+
+def test_an_answer_before_the_body_is_read_closes_the_connection(server: RunningServer) -> None:
+    # Unsigned, so refused before the body is read: the unread bytes must not become the next request.
+    response = requests.put(f"{server.url}/some-bucket/key", data=b"x" * 4096, timeout=5)
+    assert response.status_code == 403
+    assert response.headers["connection"] == "close"
