@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +28,8 @@ class BenchServer:
 
 @contextmanager
 def bench_server(data_dir: Path) -> Iterator[BenchServer]:
+    """A server on a fresh ``data_dir`` (whatever a previous run left there is removed)."""
+    shutil.rmtree(data_dir, ignore_errors=True)
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "sageforge", "serve", "--port", str(port), "--data-dir", str(data_dir)],

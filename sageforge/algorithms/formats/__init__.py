@@ -106,14 +106,20 @@ def data_files(channel_dir: Path) -> list[Path]:
     )
 
 
-def read_text(path: Path) -> str:
-    """The text of `path`, gunzipped when it is gzip (recognised by content, not only by a `.gz` name)."""
+def read_bytes(path: Path) -> bytes:
+    """The bytes of `path`, gunzipped when it is gzip (recognised by content, not only by a `.gz` name)."""
     raw = path.read_bytes()
     if raw.startswith(_GZIP_MAGIC):
         try:
             raw = gzip.decompress(raw)
         except (OSError, EOFError, zlib.error) as error:
             raise UserError(f"{path}: could not decompress gzip data: {error}") from None
+    return raw
+
+
+def read_text(path: Path) -> str:
+    """The text of `path` (see `read_bytes`), decoded as UTF-8."""
+    raw = read_bytes(path)
     try:
         # utf-8-sig drops the byte-order mark some spreadsheet exports put first.
         return raw.decode("utf-8-sig")

@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from sageforge.algorithms.base import UserError
-from sageforge.algorithms.formats import LabeledData, read_text
+from sageforge.algorithms.formats import LabeledData, read_bytes, read_text
 
 # Restricting the sniffer's candidates stops it from choosing a digit or `.` on purely numeric lines.
 _DELIMITERS = ",\t;| "
@@ -49,26 +49,33 @@ def read_csv(paths: Sequence[Path], *, has_weights: bool = False) -> LabeledData
 
 def read_csv_file(path: Path) -> npt.NDArray[np.float32]:
     """One file as a float32 matrix (label and weight columns included); blank lines are skipped."""
-    text = read_text(path)
-    first = next((line for line in io.StringIO(text) if line.strip()), None)
+    raw = read_bytes(path)
+    first = next((line for line in raw[:65536].splitlines() if line.strip()), None)
     if first is None:
         return np.empty((0, 0), dtype=np.float32)
-    delimiter = sniff_delimiter(first, path)
-    _check_field_counts(text, delimiter, path)
+    delimiter = sniff_delimiter(first.decode("utf-8-sig", errors="replace"), path)
     try:
         frame = pd.read_csv(
-            io.StringIO(text),
+            io.BytesIO(raw),
             sep=delimiter,
             header=None,
             dtype=np.float32,
             keep_default_na=False,
             na_values=list(_MISSING),
             skip_blank_lines=True,
+            encoding="utf-8-sig",
         )
     except (ValueError, pd.errors.ParserError):
         # pandas does not say where; the slow parse finds the offending line (or copes with what pandas rejects).
+        text = read_text(path)
+        _check_field_counts(text, delimiter, path)
         return _parse_lines(text, delimiter, path)
-    return np.asarray(frame, dtype=np.float32)
+    matrix = np.asarray(frame, dtype=np.float32)
+    # pandas pads a short row with missing values; the file's delimiter count shows whether any row was short
+    # (a long row already failed above), and only then is it walked line by line to name the row.
+    if raw.count(delimiter.encode()) != matrix.shape[0] * (matrix.shape[1] - 1):
+        _check_field_counts(read_text(path), delimiter, path)
+    return matrix
 
 
 def sniff_delimiter(line: str, path: Path) -> str:
