@@ -1,15 +1,41 @@
-"""pytest fixtures: a shared server for API tests, and a factory for tests that restart their own."""
+"""pytest fixtures: a shared server for API tests, a factory for tests that restart their own, and the
+metadata databases (SQLite, and PostgreSQL when one is given) that storage tests run on."""
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, make_url, text
 
 from sageforge.settings import Settings
 from sageforge.testing.server import RunningServer
+
+# A PostgreSQL server URL (any database; each test gets a database of its own). `.ci/run` starts one.
+POSTGRES_URL_VARIABLE = "SAGEFORGE_TEST_POSTGRES_URL"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty metadata database: a SQLite file, then a PostgreSQL database when one is configured."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'sageforge.db'}"
+        return
+    server_url = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not server_url:
+        pytest.skip(f"set {POSTGRES_URL_VARIABLE} to run on PostgreSQL (.ci/run does)")
+    name = f"sageforge_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -65,8 +65,11 @@ def test_killed_server_leaves_no_job_in_progress(tmp_path: Path, server_factory:
     assert "bc/train/part-0.csv" in keys
 
 
-def test_restart_keeps_finished_jobs(tmp_path: Path, server_factory: Callable[..., RunningServer]) -> None:
-    first = server_factory(tmp_path / "data")
+def test_restart_keeps_finished_jobs(
+    tmp_path: Path, database_url: str, server_factory: Callable[..., RunningServer]
+) -> None:
+    """On SQLite and on PostgreSQL: buckets, objects, job records and logs survive a restart."""
+    first = server_factory(tmp_path / "data", database_url=database_url)
     _upload(first.client("s3"), "kept-data")
     name = unique("kept")
     first.client("sagemaker").create_training_job(**training_request(name, "kept-data"))
@@ -74,7 +77,7 @@ def test_restart_keeps_finished_jobs(tmp_path: Path, server_factory: Callable[..
     assert before["TrainingJobStatus"] == "Completed", before.get("FailureReason")
     first.stop()
 
-    second = server_factory(tmp_path / "data")
+    second = server_factory(tmp_path / "data", database_url=database_url)
     after = second.client("sagemaker").describe_training_job(TrainingJobName=name)
     for key in (
         "TrainingJobStatus",
@@ -86,3 +89,7 @@ def test_restart_keeps_finished_jobs(tmp_path: Path, server_factory: Callable[..
         assert after[key] == before[key]
     key = before["ModelArtifacts"]["S3ModelArtifacts"].removeprefix("s3://kept-data/")
     assert second.client("s3").head_object(Bucket="kept-data", Key=key)["ContentLength"] > 0
+    streams = second.client("logs").describe_log_streams(
+        logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=f"{name}/"
+    )["logStreams"]
+    assert len(streams) == 1 and streams[0]["storedBytes"] > 0

@@ -20,8 +20,8 @@ from sageforge.testing.contracts.object_store import BUCKET, FailingBody, Object
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_database(f"sqlite:///{tmp_path / 'sageforge.db'}")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = open_database(database_url)
     yield engine
     engine.dispose()
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
@@ -13,8 +11,8 @@ from sageforge.store.metadata.database import migrate, open_database
 from sageforge.store.metadata.schema import metadata
 
 
-def test_migrated_schema_matches_the_declared_tables(tmp_path: Path) -> None:
-    engine = open_database(f"sqlite:///{tmp_path / 'db.sqlite'}")
+def test_migrated_schema_matches_the_declared_tables(database_url: str) -> None:
+    engine = open_database(database_url)
     migrate(engine)  # a second run is a no-op
     assert {"records", "tags"} <= set(metadata.tables)
     assert sageforge.store.logs.schema is not None

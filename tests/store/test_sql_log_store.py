@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -15,7 +14,7 @@ from sageforge.testing.contracts.log_store import LogStoreContract
 
 class TestSqlLogStore(LogStoreContract):
     @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[QueryableLogStore]:
-        engine = open_database(f"sqlite:///{tmp_path / 'sageforge.db'}")
+    def store(self, database_url: str) -> Iterator[QueryableLogStore]:
+        engine = open_database(database_url)
         yield SqlLogStore(engine)
         engine.dispose()
