@@ -10,6 +10,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Any
 
+# The engine reports these statuses; the record moves through them under the table below.
+from sageforge.engine.status import SecondaryStatus
+
 
 class TrainingJobStatus(StrEnum):
     IN_PROGRESS = "InProgress"
@@ -17,18 +20,6 @@ class TrainingJobStatus(StrEnum):
     FAILED = "Failed"
     STOPPING = "Stopping"
     STOPPED = "Stopped"
-
-
-class SecondaryStatus(StrEnum):
-    STARTING = "Starting"
-    DOWNLOADING = "Downloading"
-    TRAINING = "Training"
-    UPLOADING = "Uploading"
-    STOPPING = "Stopping"
-    STOPPED = "Stopped"
-    MAX_RUNTIME_EXCEEDED = "MaxRuntimeExceeded"
-    COMPLETED = "Completed"
-    FAILED = "Failed"
 
 
 S = SecondaryStatus

@@ -16,11 +16,11 @@ from typing import Any
 from sageforge.algorithms import registry
 from sageforge.aws.errors import ResourceInUse, ValidationException
 from sageforge.engine.backends.base import Backend
+from sageforge.engine.status import LAUNCHING_MESSAGE, STOPPING_MESSAGE, SecondaryStatus
 from sageforge.engine.training import TrainingEngine, TrainingOutcome
 from sageforge.engine.workload import ChannelSpec, MetricDefinition, S3Location, TrainingWorkload
 from sageforge.services.sagemaker.arns import resource_arn
 from sageforge.services.sagemaker.training import entities
-from sageforge.services.sagemaker.training.entities import SecondaryStatus
 from sageforge.store.metadata.records import NoSuchRecord, Record, RecordExists, RecordQuery, RecordStore
 
 log = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class TrainingJobManager:
             }
         arn = resource_arn(region, account, "training-job", name)
         now = time.time()
-        body = entities.new_job_body(request, now, "Launching requested ML instances")
+        body = entities.new_job_body(request, now, LAUNCHING_MESSAGE)
         try:
             self._records.create(KIND, account, region, name, arn, entities.TrainingJobStatus.IN_PROGRESS, body)
         except RecordExists as exc:
@@ -128,7 +128,7 @@ class TrainingJobManager:
             raise ValidationException(
                 f"The request was rejected because the training job is in status {record.status}."
             )
-        self._transition(record.arn, SecondaryStatus.STOPPING, "Stopping the training job", time.time())
+        self._transition(record.arn, SecondaryStatus.STOPPING, STOPPING_MESSAGE, time.time())
         self._engine.stop(name)
 
     def recover(self) -> None:
