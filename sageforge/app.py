@@ -20,18 +20,32 @@ from sageforge.aws.gateway import Gateway
 from sageforge.aws.specs import SERVED_SERVICES
 from sageforge.engine.backends import create_backend
 from sageforge.engine.training import TrainingEngine
+from sageforge.services.cloudwatch.handlers import CloudWatchProvider
 from sageforge.services.iam.handlers import IamProvider
 from sageforge.services.logs.handlers import LogsProvider
 from sageforge.services.s3.handlers import S3Handlers
+from sageforge.services.sagemaker.endpoint_configs.handlers import EndpointConfigHandlers
+from sageforge.services.sagemaker.endpoint_configs.manager import EndpointConfigManager
+from sageforge.services.sagemaker.endpoints.handlers import EndpointHandlers
+from sageforge.services.sagemaker.endpoints.manager import EndpointManager
+from sageforge.services.sagemaker.models.handlers import ModelHandlers
+from sageforge.services.sagemaker.models.manager import ModelManager
 from sageforge.services.sagemaker.tags import TagHandlers
 from sageforge.services.sagemaker.training.handlers import TrainingHandlers
 from sageforge.services.sagemaker.training.jobs import TrainingJobManager
+from sageforge.services.sagemaker.tuning.handlers import TuningHandlers
+from sageforge.services.sagemaker.tuning.jobs import TuningJobManager
+from sageforge.services.sagemaker_runtime.handlers import RuntimeHandlers
 from sageforge.services.sts.handlers import StsProvider
+from sageforge.serving.controller import ServingController
+from sageforge.serving.router import Router
 from sageforge.settings import Settings
 from sageforge.store.logs.base import QueryableLogStore
 from sageforge.store.logs.sql import SqlLogStore
 from sageforge.store.metadata.database import open_database
 from sageforge.store.metadata.records import RecordStore
+from sageforge.store.metrics.base import MetricStore
+from sageforge.store.metrics.sql import SqlMetricStore
 from sageforge.store.objects.filesystem import FilesystemObjectStore
 
 log = logging.getLogger(__name__)
@@ -45,17 +59,29 @@ class Platform:
     database: Engine
     records: RecordStore
     logs: QueryableLogStore
+    metrics: MetricStore
     objects: FilesystemObjectStore
     training_jobs: TrainingJobManager
+    tuning_jobs: TuningJobManager
+    endpoints: EndpointManager
+    serving: ServingController
     dispatch: DispatchTable
 
     def start(self) -> None:
         """Work that must happen before serving: bring records left by a previous run to a truthful state."""
         self.training_jobs.recover()
+        # After recovery, so that the trials a previous server left running already read Failed.
+        self.tuning_jobs.resume()
+        # Endpoints that served (or were being created) are deployed again from their records.
+        self.endpoints.recover()
 
     def stop(self) -> None:
         """Stop running workloads and release resources (graceful shutdown)."""
+        # Tuning loops first: they would otherwise launch trials into an engine that is shutting down.
+        self.tuning_jobs.shutdown()
         self.training_jobs.shutdown()
+        self.endpoints.shutdown()
+        self.metrics.flush()
         self.database.dispose()
 
 
@@ -64,6 +90,7 @@ def build_platform(settings: Settings) -> Platform:
     database = open_database(settings.resolved_database_url)
     records = RecordStore(database)
     logs = SqlLogStore(database)
+    metrics = SqlMetricStore(database)
     objects = FilesystemObjectStore(settings.data_dir / "objects", database)
     backend = create_backend(settings.backend)
     engine = TrainingEngine(
@@ -75,10 +102,25 @@ def build_platform(settings: Settings) -> Platform:
         stop_grace_seconds=settings.stop_grace_seconds,
     )
     training_jobs = TrainingJobManager(records, engine, backend)
+    tuning_jobs = TuningJobManager(records, training_jobs)
+    router = Router()
+    # Replicas get a backend of their own: the training manager closes its backend when it shuts down.
+    serving = ServingController(
+        objects, logs, create_backend(settings.backend), settings.data_dir / "endpoints", router
+    )
+    models = ModelManager(records)
+    endpoint_configs = EndpointConfigManager(records, models)
+    endpoints = EndpointManager(records, endpoint_configs, models, serving)
     dispatch = DispatchTable()
     dispatch.register("sagemaker", TrainingHandlers(training_jobs))
+    dispatch.register("sagemaker", TuningHandlers(tuning_jobs))
+    dispatch.register("sagemaker", ModelHandlers(models, records))
+    dispatch.register("sagemaker", EndpointConfigHandlers(endpoint_configs, records))
+    dispatch.register("sagemaker", EndpointHandlers(endpoints, records))
     dispatch.register("sagemaker", TagHandlers(records))
+    dispatch.register("sagemaker-runtime", RuntimeHandlers(router, metrics))
     dispatch.register("logs", LogsProvider(logs))
+    dispatch.register("cloudwatch", CloudWatchProvider(metrics))
     dispatch.register("s3", S3Handlers(objects))
     dispatch.register("sts", StsProvider())
     dispatch.register("iam", IamProvider())
@@ -87,8 +129,12 @@ def build_platform(settings: Settings) -> Platform:
         database=database,
         records=records,
         logs=logs,
+        metrics=metrics,
         objects=objects,
         training_jobs=training_jobs,
+        tuning_jobs=tuning_jobs,
+        endpoints=endpoints,
+        serving=serving,
         dispatch=dispatch,
     )
 

@@ -1,7 +1,8 @@
 """The interface every built-in algorithm implements.
 
 A built-in is declared as data: a frozen `BuiltinAlgorithm` that tells the rest of sageforge which module the
-engine runs (`python -m <train_module>`, inside the instance's `/opt/ml` layout), which channels it takes,
+engine runs (`python -m <train_module>`, inside the instance's `/opt/ml` layout), which module answers
+invocations on an endpoint (`inference_module`), which channels it takes,
 which metric regexes SageMaker registers for it and which of those metrics a tuning job may optimise.
 The module imports only the standard library, so both the API server and the in-container process
 (`train.py`, which raises `UserError`) can import it.
@@ -62,6 +63,8 @@ class BuiltinAlgorithm:
     channels: tuple[ChannelSpec, ...]
     default_input_content_type: str
     supports_distributed: bool
+    # The module a hosting replica loads (`sageforge.serving.runtime.contract`); None: not servable yet.
+    inference_module: str | None = None
 
     def metric_definition(self, name: str) -> MetricDefinition | None:
         """The definition of the metric called `name` (e.g. a tuning objective), if the algorithm emits it."""

@@ -8,10 +8,14 @@ import botocore.session
 from botocore.model import ServiceModel
 
 # The APIs sageforge serves; each is a botocore service name.
-SERVED_SERVICES = ("sagemaker", "logs", "sts", "iam", "s3")
+SERVED_SERVICES = ("sagemaker", "sagemaker-runtime", "logs", "sts", "iam", "s3", "cloudwatch")
 
 # Services whose failed input validation is not answered with their protocol's usual code.
-VALIDATION_ERROR_CODES = {"logs": "InvalidParameterException"}
+VALIDATION_ERROR_CODES = {
+    "logs": "InvalidParameterException",
+    "sagemaker-runtime": "ValidationError",
+    "cloudwatch": "ValidationError",
+}
 
 
 @cache

@@ -29,5 +29,7 @@ def coverage_markdown() -> str:
     ]
     for service in sorted(SERVED_SERVICES):
         names = ", ".join(sorted(implemented[service]))
-        lines.append(f"| {service} | {service_model(service).protocol} | {len(implemented[service])} | {names} |")
+        model = service_model(service)
+        protocols = ", ".join(model.metadata.get("protocols", [model.protocol]))
+        lines.append(f"| {service} | {protocols} | {len(implemented[service])} | {names} |")
     return "\n".join(lines) + "\n"

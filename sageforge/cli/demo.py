@@ -1,4 +1,5 @@
-"""``sageforge demo``: start a real server and train a built-in XGBoost model on it with plain boto3.
+"""``sageforge demo``: start a real server, train a built-in XGBoost model on it with plain boto3, deploy the
+model to an endpoint, invoke it, and delete the endpoint.
 
 Everything the example does is an ordinary AWS call a SageMaker user would make; the data is scikit-learn's
 bundled breast-cancer set, so nothing is downloaded.
@@ -111,7 +112,8 @@ def _train_xgboost(url: str) -> None:
         print(f"  final {metric['MetricName']} = {metric['Value']:.5f}")
     artifact = description["ModelArtifacts"]["S3ModelArtifacts"]
     print(f"  model artifact: {artifact} ({description['TrainingTimeInSeconds']} s of training)")
-    _check_artifact(s3, artifact, x_val, y_val)
+    local = _check_artifact(s3, artifact, x_val, y_val)
+    _deploy_and_invoke(sagemaker, _client("sagemaker-runtime", url), artifact, x_val, local)
 
 
 def _channel(name: str) -> dict[str, Any]:
@@ -156,8 +158,9 @@ def _stream_logs(sagemaker: Any, logs: Any, job: str) -> dict[str, Any]:
         time.sleep(1)
 
 
-def _check_artifact(s3: Any, artifact: str, features: Any, labels: Any) -> None:
-    """Load the trained model the way a user would, to show the artifact is a real XGBoost model."""
+def _check_artifact(s3: Any, artifact: str, features: Any, labels: Any) -> list[float]:
+    """Load the trained model the way a user would, to show the artifact is a real XGBoost model; returns its
+    predictions for ``features``."""
     import xgboost
     from sklearn.metrics import roc_auc_score
 
@@ -169,5 +172,44 @@ def _check_artifact(s3: Any, artifact: str, features: Any, labels: Any) -> None:
             raise SystemExit("model.tar.gz holds no xgboost-model file")
         booster = xgboost.Booster()
         booster.load_model(bytearray(member.read()))
-    auc = roc_auc_score(labels, booster.predict(xgboost.DMatrix(features)))
+    predictions = [float(score) for score in booster.predict(xgboost.DMatrix(features))]
+    auc = roc_auc_score(labels, predictions)
     print(f"  the downloaded model scores validation AUC {auc:.4f} when loaded locally with xgboost")
+    return predictions
+
+
+def _deploy_and_invoke(sagemaker: Any, runtime: Any, artifact: str, features: Any, local: list[float]) -> None:
+    """Serve the artifact from an endpoint, score the validation rows through InvokeEndpoint, and clean up."""
+    name = f"demo-xgboost-{int(time.time())}"
+    sagemaker.create_model(
+        ModelName=name, PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": artifact}, ExecutionRoleArn=ROLE
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": name, "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    print(f"\ncreated endpoint {name}; waiting for it to be InService")
+    try:
+        sagemaker.get_waiter("endpoint_in_service").wait(
+            EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
+        )
+        rows = "\n".join(",".join(repr(float(value)) for value in row) for row in features)
+        started = time.perf_counter()
+        response = runtime.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body=rows.encode())
+        elapsed = (time.perf_counter() - started) * 1000
+        scores = [float(score) for score in response["Body"].read().decode().split(",")]
+        differing = sum(a != b for a, b in zip(scores, local, strict=True))
+        print(
+            f"  InvokeEndpoint scored {len(scores)} rows in {elapsed:.1f} ms on variant "
+            f"{response['InvokedProductionVariant']}; {len(scores) - differing} equal the local model's predictions"
+        )
+        if differing:
+            raise SystemExit(f"{differing} predictions differ from the local model's")
+    finally:
+        sagemaker.delete_endpoint(EndpointName=name)
+        sagemaker.delete_endpoint_config(EndpointConfigName=name)
+        sagemaker.delete_model(ModelName=name)
+        print(f"  deleted endpoint {name}, its configuration and its model")

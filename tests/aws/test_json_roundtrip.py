@@ -76,3 +76,12 @@ def test_outputs_and_errors_parse_back() -> None:
     )
     assert parsed_error["Error"] == {"Code": "ResourceInUse", "Message": "taken"}
     assert error.status == 400
+
+
+def test_non_finite_floats_arrive_as_floats() -> None:
+    cloudwatch = botocore.session.get_session().get_service_model("cloudwatch")
+    operation = cloudwatch.operation_model("PutMetricData")
+    params = {"Namespace": "n", "MetricData": [{"MetricName": "m", "Value": float("inf")}]}
+    serialized = create_serializer("json").serialize_to_request(params, operation)
+    request = AwsRequest("POST", "/", "", Headers(list(serialized["headers"].items())), BytesBody(serialized["body"]))
+    assert PROTOCOL.parse(request, operation)["MetricData"][0]["Value"] == float("inf")

@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+# The hosting tests' fixture: resources deleted at the end, leaked replica processes fail the test.
+from tests.hosting import hosting  # noqa: F401
 from tests.sagemaker.support import breast_cancer_csvs, unique
 
 

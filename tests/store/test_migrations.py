@@ -6,6 +6,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 import sageforge.store.logs.schema
+import sageforge.store.metrics.schema  # noqa: F401  (declares its tables on the shared metadata)
 import sageforge.store.objects.index  # noqa: F401  (declares its tables on the shared metadata)
 from sageforge.store.metadata.database import migrate, open_database
 from sageforge.store.metadata.schema import metadata

@@ -1,7 +1,8 @@
 """The built-in XGBoost algorithm (SageMaker XGBoost container, "algorithm mode") as a `BuiltinAlgorithm`.
 
 This module only declares the algorithm: its metric names and directions (the container's lists, 1.0-1
-through 1.7-1), the regexes SageMaker registers for them, and its channels. Training lives in `train`.
+through 1.7-1), the regexes SageMaker registers for them, and its channels. Training lives in `train`,
+inference (what an endpoint's replica runs) in `inference`.
 """
 
 from __future__ import annotations
@@ -97,4 +98,5 @@ XGBOOST = BuiltinAlgorithm(
     channels=(ChannelSpec("train", required=True), ChannelSpec("validation")),
     default_input_content_type="text/libsvm",
     supports_distributed=True,
+    inference_module="sageforge.algorithms.xgboost.inference",
 )

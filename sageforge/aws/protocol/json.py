@@ -15,6 +15,8 @@ from sageforge.aws.context import AwsRequest, RequestContext
 from sageforge.aws.errors import AwsError, UnknownOperation
 from sageforge.aws.http import HttpResponse
 
+_NON_FINITE = ("NaN", "Infinity", "-Infinity")
+
 
 class SerializationException(AwsError):
     code = "SerializationException"
@@ -79,6 +81,9 @@ def _decode(value: Any, shape: Shape) -> Any:
         return {k: _decode(v, shape.value) for k, v in value.items()}
     if shape.type_name == "timestamp":
         return _timestamp(value)
+    if shape.type_name in ("float", "double") and value in _NON_FINITE:
+        # JSON has no NaN or infinity; botocore sends them as these strings.
+        return float(value)
     if shape.type_name == "blob" and isinstance(value, str):
         try:
             return base64.b64decode(value, validate=True)

@@ -77,6 +77,8 @@ class TrainingHandlers:
 def describe_output(record: Record) -> dict[str, Any]:
     request, state = record.body["request"], record.body["state"]
     output: dict[str, Any] = {key: request[key] for key in ECHOED if key in request}
+    # SageMaker describes an unencrypted output with an empty KmsKeyId, and the SDK's Estimator.attach reads it.
+    output["OutputDataConfig"] = {"KmsKeyId": "", **request["OutputDataConfig"]}
     output.update(
         TrainingJobName=record.name,
         TrainingJobArn=record.arn,
@@ -92,6 +94,8 @@ def describe_output(record: Record) -> dict[str, Any]:
     )
     if "FailureReason" in state:
         output["FailureReason"] = state["FailureReason"]
+    if "TuningJobArn" in state:
+        output["TuningJobArn"] = state["TuningJobArn"]
     if state["FinalMetrics"]:
         output["FinalMetricDataList"] = [
             {"MetricName": name, "Value": metric["Value"], "Timestamp": _time(metric["Timestamp"])}

@@ -2,7 +2,8 @@
 from engine events to the job's status machine.
 
 Requests are stored as given (already validated against the botocore shape) and echoed by
-DescribeTrainingJob; the state the engine drives is kept beside them.
+DescribeTrainingJob; the state the engine drives is kept beside them. An in-process caller that launches a
+job (a tuning job) can watch it through a ``JobObserver``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import logging
 import sys
 import threading
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from sageforge.algorithms import registry
 from sageforge.aws.errors import ResourceInUse, ValidationException
@@ -34,6 +35,18 @@ _METRIC_FLUSH_SECONDS = 1.0
 _SHUTDOWN_REASON = "InternalServerError: The sageforge server shut down while this job was running."
 
 
+class JobObserver(Protocol):
+    """What an in-process caller sees of a job it launched. Calls come from engine threads."""
+
+    def on_metric(self, name: str, value: float, at: float) -> None:
+        """A metric definition matched a log line: every observation, in order, as it is scraped."""
+        ...
+
+    def on_finished(self, record: Record) -> None:
+        """The job ended; ``record`` is its final record. Always the last call."""
+        ...
+
+
 class TrainingJobManager:
     def __init__(self, records: RecordStore, engine: TrainingEngine, backend: Backend) -> None:
         self._records = records
@@ -43,7 +56,17 @@ class TrainingJobManager:
 
     # --- operations -------------------------------------------------------------------------------------------
 
-    def create(self, account: str, region: str, request: dict[str, Any]) -> str:
+    def create(
+        self,
+        account: str,
+        region: str,
+        request: dict[str, Any],
+        *,
+        observer: JobObserver | None = None,
+        tuning_job_arn: str | None = None,
+    ) -> str:
+        """Create and start the job. A tuning job passes its ARN, which the record keeps (DescribeTrainingJob's
+        TuningJobArn), and may watch the job with ``observer``."""
         name = request["TrainingJobName"]
         algorithm = request.get("AlgorithmSpecification")
         if not algorithm or not (algorithm.get("TrainingImage") or algorithm.get("AlgorithmName")):
@@ -62,17 +85,18 @@ class TrainingJobManager:
         image = algorithm.get("TrainingImage") or algorithm["AlgorithmName"]
         resolved = registry.resolve(image)
         if resolved is not None:
-            # Built-ins register their metric definitions on the job, as SageMaker does.
-            request = {
-                **request,
-                "AlgorithmSpecification": {
-                    **algorithm,
-                    "MetricDefinitions": [d.to_api() for d in resolved.algorithm.metric_definitions],
-                },
-            }
+            # Built-ins register their metric definitions on the job, as SageMaker does; a tuning job's trial
+            # keeps the "ObjectiveMetric" definition its tuning job appends for an objective not registered.
+            definitions = [d.to_api() for d in resolved.algorithm.metric_definitions]
+            if tuning_job_arn is not None:
+                registered = {d["Name"] for d in definitions}
+                definitions += [d for d in algorithm.get("MetricDefinitions", []) if d["Name"] not in registered]
+            request = {**request, "AlgorithmSpecification": {**algorithm, "MetricDefinitions": definitions}}
         arn = resource_arn(region, account, "training-job", name)
         now = time.time()
         body = entities.new_job_body(request, now, LAUNCHING_MESSAGE)
+        if tuning_job_arn is not None:
+            body["state"]["TuningJobArn"] = tuning_job_arn
         try:
             self._records.create(KIND, account, region, name, arn, entities.TrainingJobStatus.IN_PROGRESS, body)
         except RecordExists as exc:
@@ -82,7 +106,7 @@ class TrainingJobManager:
             ) from exc
         if request.get("Tags"):
             self._records.add_tags(arn, {t["Key"]: t["Value"] for t in request["Tags"]})
-        listener = _JobListener(self, arn)
+        listener = _JobListener(self, arn, observer)
         if resolved is None:
             listener.on_finished(
                 TrainingOutcome.failed(
@@ -106,7 +130,9 @@ class TrainingJobManager:
             channels=tuple(channels),
             checkpoint=checkpoint,
             max_runtime_seconds=float(request["StoppingCondition"].get("MaxRuntimeInSeconds", 86400)),
-            metric_definitions=tuple(MetricDefinition(d.name, d.regex) for d in resolved.algorithm.metric_definitions),
+            metric_definitions=tuple(
+                MetricDefinition(d["Name"], d["Regex"]) for d in request["AlgorithmSpecification"]["MetricDefinitions"]
+            ),
             role_arn=request["RoleArn"],
             image=image,
         )
@@ -163,7 +189,7 @@ class TrainingJobManager:
 
         self._records.update(arn, change)
 
-    def _finish(self, arn: str, outcome: TrainingOutcome) -> None:
+    def _finish(self, arn: str, outcome: TrainingOutcome) -> Record:
         ending = SecondaryStatus(outcome.secondary_status)
         reason = outcome.failure_reason
         if self._shutting_down.is_set() and ending is not SecondaryStatus.COMPLETED:
@@ -183,19 +209,20 @@ class TrainingJobManager:
             state["TrainingEndTime"] = outcome.at
             return status, {**body, "state": state}
 
-        self._records.update(arn, change)
+        return self._records.update(arn, change)
 
 
 class _JobListener:
     """Receives one job's engine events and writes them to its record.
 
     Metric lines can arrive many times a second; their latest values reach the record at most once per
-    ``_METRIC_FLUSH_SECONDS`` while the job runs, and all of them when it ends.
+    ``_METRIC_FLUSH_SECONDS`` while the job runs, and all of them when it ends. An observer sees every one.
     """
 
-    def __init__(self, manager: TrainingJobManager, arn: str) -> None:
+    def __init__(self, manager: TrainingJobManager, arn: str, observer: JobObserver | None) -> None:
         self._manager = manager
         self._arn = arn
+        self._observer = observer
         self._pending: dict[str, tuple[float, float]] = {}
         self._flushed_at = 0.0
 
@@ -203,13 +230,17 @@ class _JobListener:
         self._manager._transition(self._arn, SecondaryStatus(secondary_status), message, at)
 
     def on_metric(self, name: str, value: float, at: float) -> None:
+        if self._observer is not None:
+            self._observer.on_metric(name, value, at)
         self._pending[name] = (value, at)
         if at - self._flushed_at >= _METRIC_FLUSH_SECONDS:
             self._flush()
 
     def on_finished(self, outcome: TrainingOutcome) -> None:
         self._flush()
-        self._manager._finish(self._arn, outcome)
+        record = self._manager._finish(self._arn, outcome)
+        if self._observer is not None:
+            self._observer.on_finished(record)
 
     def _flush(self) -> None:
         if self._pending:

@@ -1,0 +1,124 @@
+"""Strategies that sample with Optuna through its ask/tell interface: Bayesian (TPE), Random and Hyperband.
+
+Each search is an in-memory Optuna study. Trials that ended before it was built -- its own (a resumed tuning
+job) and a warm start's parents' -- are added to the study as finished trials, so the sampler learns from
+them exactly as if it had run them. A trial stopped early is told as pruned, with its last objective value
+as its last intermediate value, which is how TPE ranks partial results.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import optuna
+from optuna.exceptions import ExperimentalWarning
+from optuna.samplers import BaseSampler, RandomSampler, TPESampler
+from optuna.trial import TrialState as OptunaState
+
+from sageforge.hpo.early_stopping import StoppingRule
+from sageforge.hpo.ranges import SearchSpace
+from sageforge.hpo.trials import Direction, FinishedTrial, Proposal, TrialState
+
+if TYPE_CHECKING:
+    from sageforge.hpo.strategy import StrategyConfig
+
+# Optuna logs every trial at INFO; the tuning job's own record is where trials are reported.
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+# TPE's random start: Optuna's default is 10 trials, half of a typical 20-job tuning budget; a quarter of the
+# budget (at least 2) leaves the model more of it, which on small budgets finds better optima.
+_MAX_STARTUP_TRIALS = 10
+_MIN_STARTUP_TRIALS = 2
+
+
+def tpe_sampler(config: StrategyConfig) -> BaseSampler:
+    """Multivariate TPE; the constant liar keeps concurrent trials from being proposed the same point."""
+    startup = _MAX_STARTUP_TRIALS
+    if config.budget is not None:
+        startup = min(_MAX_STARTUP_TRIALS, max(_MIN_STARTUP_TRIALS, config.budget // 4))
+    with warnings.catch_warnings():
+        # Older Optuna releases flag these options experimental; their behaviour is what is wanted here.
+        warnings.simplefilter("ignore", ExperimentalWarning)
+        return TPESampler(
+            seed=_resumed_seed(config),
+            n_startup_trials=startup,
+            multivariate=True,
+            constant_liar=True,
+        )
+
+
+def random_sampler(config: StrategyConfig) -> BaseSampler:
+    return RandomSampler(seed=_resumed_seed(config))
+
+
+def _resumed_seed(config: StrategyConfig) -> int | None:
+    # A resumed search must not draw its first proposals again.
+    return None if config.seed is None else config.seed + len(config.history)
+
+
+class OptunaSearch:
+    """A ``SearchStrategy`` over ``sampler``, with ``stopping`` (if any) deciding which running trials stop."""
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        direction: Direction,
+        sampler: BaseSampler,
+        stopping: StoppingRule | None,
+        history: Sequence[FinishedTrial] = (),
+        prior: Sequence[FinishedTrial] = (),
+    ) -> None:
+        self._space = space
+        self._distributions = space.distributions()
+        self._stopping = stopping
+        self._study = optuna.create_study(
+            direction="maximize" if direction is Direction.MAXIMIZE else "minimize", sampler=sampler
+        )
+        for finished in (*prior, *history):
+            frozen = self._frozen(finished)
+            if frozen is not None:
+                self._study.add_trial(frozen)
+        self._running: dict[int, optuna.Trial] = {}
+        self._steps: dict[int, int] = {}
+        self._next = len(history)
+
+    def ask(self) -> Proposal | None:
+        trial = self._study.ask(self._distributions)
+        number, self._next = self._next, self._next + 1
+        self._running[number] = trial
+        return Proposal(number, self._space.to_hyperparameters(trial.params))
+
+    def report(self, trial: int, step: int, value: float) -> bool:
+        self._steps[trial] = step
+        return self._stopping is not None and self._stopping.observe(trial, step, value)
+
+    def tell(self, trial: int, state: TrialState, objective: float | None) -> None:
+        running = self._running.pop(trial)
+        steps = self._steps.pop(trial, 1)
+        if self._stopping is not None:
+            self._stopping.finish(trial)
+        if objective is None or state is TrialState.FAILED:
+            self._study.tell(running, state=OptunaState.FAIL)
+        elif state is TrialState.STOPPED:
+            running.report(objective, steps)
+            self._study.tell(running, state=OptunaState.PRUNED)
+        else:
+            self._study.tell(running, objective)
+
+    def _frozen(self, finished: FinishedTrial) -> optuna.trial.FrozenTrial | None:
+        params = self._space.from_hyperparameters(finished.hyperparameters)
+        if not params:
+            return None
+        distributions = {name: self._distributions[name] for name in params}
+        if finished.objective is None or finished.state is TrialState.FAILED:
+            return optuna.trial.create_trial(state=OptunaState.FAIL, params=params, distributions=distributions)
+        if finished.state is TrialState.STOPPED:
+            return optuna.trial.create_trial(
+                state=OptunaState.PRUNED,
+                params=params,
+                distributions=distributions,
+                intermediate_values={max(1, len(finished.series)): finished.objective},
+            )
+        return optuna.trial.create_trial(value=finished.objective, params=params, distributions=distributions)

@@ -1,0 +1,1 @@
+"""The CloudWatch metrics API (namespace ``monitoring``) over a ``MetricStore``."""

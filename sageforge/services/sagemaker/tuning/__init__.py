@@ -1,0 +1,1 @@
+"""SageMaker hyperparameter tuning jobs: handlers, the manager with its tuning loops, and the records."""

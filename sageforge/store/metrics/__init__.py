@@ -1,0 +1,1 @@
+"""Metric storage: CloudWatch-style metrics (namespace, name, dimensions) and their datapoints."""
