@@ -73,18 +73,9 @@ class TuningHandlers:
         best = self._summary_of(_best(state["Trials"], objective), record.name, objective)
         if best is not None:
             output["BestTrainingJob"] = best
-        warm_start = record.body["request"].get("WarmStartConfig", {})
-        if warm_start.get("WarmStartType") == "IdenticalDataAndAlgorithm":
-            candidates = [(trial, record.name) for trial in state["Trials"]] + [
-                (trial, parent.name)
-                for parent in self._jobs.parents(record)
-                for trial in parent.body["state"]["Trials"]
-            ]
-            overall = _best([trial for trial, _ in candidates], objective)
-            owner = next((name for trial, name in candidates if trial is overall), record.name)
-            overall_summary = self._summary_of(overall, owner, objective)
-            if overall_summary is not None:
-                output["OverallBestTrainingJob"] = overall_summary
+        overall = self._overall_best(record, objective)
+        if overall is not None:
+            output["OverallBestTrainingJob"] = overall
         return output
 
     @operation("ListHyperParameterTuningJobs")
@@ -141,6 +132,17 @@ class TuningHandlers:
     def stop_hyper_parameter_tuning_job(self, context: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         self._jobs.stop(context.account_id, context.region, request["HyperParameterTuningJobName"])
         return {}
+
+    def _overall_best(self, record: Record, objective: dict[str, str]) -> dict[str, Any] | None:
+        """The best trial of this job and its parents, for an IdenticalDataAndAlgorithm warm start."""
+        if record.body["request"].get("WarmStartConfig", {}).get("WarmStartType") != "IdenticalDataAndAlgorithm":
+            return None
+        candidates = [(trial, record.name) for trial in record.body["state"]["Trials"]] + [
+            (trial, parent.name) for parent in self._jobs.parents(record) for trial in parent.body["state"]["Trials"]
+        ]
+        best = _best([trial for trial, _ in candidates], objective)
+        owner = next((name for trial, name in candidates if trial is best), record.name)
+        return self._summary_of(best, owner, objective)
 
     def _summary_of(
         self, trial: dict[str, Any] | None, tuning_job: str, objective: dict[str, str]
