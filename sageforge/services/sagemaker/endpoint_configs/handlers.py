@@ -40,7 +40,7 @@ class EndpointConfigHandlers:
 
     @operation("ListEndpointConfigs")
     def list_endpoint_configs(self, context: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        records, next_token = list_records(self._records, KIND, context, request)
+        records, next_token = list_records(self._records.query, KIND, context, request)
         response: dict[str, Any] = {
             "EndpointConfigs": [
                 {"EndpointConfigName": r.name, "EndpointConfigArn": r.arn, "CreationTime": timestamp(r.created_at)}

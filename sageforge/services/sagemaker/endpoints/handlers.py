@@ -46,7 +46,7 @@ class EndpointHandlers:
 
     @operation("ListEndpoints")
     def list_endpoints(self, context: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        records, next_token = list_records(self._records, KIND, context, request)
+        records, next_token = list_records(self._records.query, KIND, context, request)
         response: dict[str, Any] = {
             "Endpoints": [
                 {

@@ -41,7 +41,7 @@ class ModelHandlers:
 
     @operation("ListModels")
     def list_models(self, context: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        records, next_token = list_records(self._records, KIND, context, request)
+        records, next_token = list_records(self._records.query, KIND, context, request)
         response: dict[str, Any] = {
             "Models": [
                 {"ModelName": r.name, "ModelArn": r.arn, "CreationTime": timestamp(r.created_at)} for r in records

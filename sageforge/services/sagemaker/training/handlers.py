@@ -10,22 +10,20 @@ LIMITATIONS (differences from AWS):
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
 from typing import Any
 
 from sageforge.aws.context import RequestContext
 from sageforge.aws.dispatch import operation
-from sageforge.aws.pagination import decode_token, encode_token
 from sageforge.aws.specs import service_model
+from sageforge.services.sagemaker.listing import list_records, timestamp
 from sageforge.services.sagemaker.training.jobs import KIND, TrainingJobManager
-from sageforge.store.metadata.records import Record, RecordQuery
+from sageforge.store.metadata.records import Record
 
 # Members a CreateTrainingJob request and a DescribeTrainingJob response share are echoed as given.
 _model = service_model("sagemaker")
 ECHOED = frozenset(_model.operation_model("CreateTrainingJob").input_shape.members) & frozenset(
     _model.operation_model("DescribeTrainingJob").output_shape.members
 ) - {"TrainingJobName"}
-_SORT_COLUMNS = {"Name": "name", "CreationTime": "created_at", "Status": "status"}
 
 
 class TrainingHandlers:
@@ -44,28 +42,10 @@ class TrainingHandlers:
 
     @operation("ListTrainingJobs")
     def list_training_jobs(self, context: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        offset = int(decode_token(request["NextToken"]).get("offset", 0)) if "NextToken" in request else 0
-        limit = request.get("MaxResults", 10)
-        records, total = self._jobs.list(
-            RecordQuery(
-                kind=KIND,
-                account=context.account_id,
-                region=context.region,
-                name_contains=request.get("NameContains"),
-                status=request.get("StatusEquals"),
-                created_after=_epoch(request.get("CreationTimeAfter")),
-                created_before=_epoch(request.get("CreationTimeBefore")),
-                modified_after=_epoch(request.get("LastModifiedTimeAfter")),
-                modified_before=_epoch(request.get("LastModifiedTimeBefore")),
-                sort_by=_SORT_COLUMNS[request.get("SortBy", "CreationTime")],
-                descending=request.get("SortOrder", "Descending") == "Descending",
-                offset=offset,
-                limit=limit,
-            )
-        )
+        records, next_token = list_records(self._jobs.list, KIND, context, request)
         response: dict[str, Any] = {"TrainingJobSummaries": [summary(record) for record in records]}
-        if offset + len(records) < total:
-            response["NextToken"] = encode_token({"offset": offset + len(records)})
+        if next_token:
+            response["NextToken"] = next_token
         return response
 
     @operation("StopTrainingJob")
@@ -84,11 +64,11 @@ def describe_output(record: Record) -> dict[str, Any]:
         TrainingJobArn=record.arn,
         TrainingJobStatus=record.status,
         SecondaryStatus=state["SecondaryStatus"],
-        CreationTime=_time(record.created_at),
-        LastModifiedTime=_time(record.updated_at),
+        CreationTime=timestamp(record.created_at),
+        LastModifiedTime=timestamp(record.updated_at),
         ModelArtifacts={"S3ModelArtifacts": state.get("S3ModelArtifacts") or _artifact_path(record)},
         SecondaryStatusTransitions=[
-            {key: _time(value) if key.endswith("Time") else value for key, value in transition.items()}
+            {key: timestamp(value) if key.endswith("Time") else value for key, value in transition.items()}
             for transition in state["SecondaryStatusTransitions"]
         ],
     )
@@ -98,14 +78,14 @@ def describe_output(record: Record) -> dict[str, Any]:
         output["TuningJobArn"] = state["TuningJobArn"]
     if state["FinalMetrics"]:
         output["FinalMetricDataList"] = [
-            {"MetricName": name, "Value": metric["Value"], "Timestamp": _time(metric["Timestamp"])}
+            {"MetricName": name, "Value": metric["Value"], "Timestamp": timestamp(metric["Timestamp"])}
             for name, metric in sorted(state["FinalMetrics"].items())
         ]
     start, end = state.get("TrainingStartTime"), state.get("TrainingEndTime")
     if start is not None:
-        output["TrainingStartTime"] = _time(start)
+        output["TrainingStartTime"] = timestamp(start)
     if end is not None:
-        output["TrainingEndTime"] = _time(end)
+        output["TrainingEndTime"] = timestamp(end)
     if start is not None and end is not None:
         # Whole seconds, at least one, per instance for billing -- as SageMaker reports them.
         seconds = max(1, math.ceil(end - start))
@@ -119,23 +99,15 @@ def summary(record: Record) -> dict[str, Any]:
     item: dict[str, Any] = {
         "TrainingJobName": record.name,
         "TrainingJobArn": record.arn,
-        "CreationTime": _time(record.created_at),
-        "LastModifiedTime": _time(record.updated_at),
+        "CreationTime": timestamp(record.created_at),
+        "LastModifiedTime": timestamp(record.updated_at),
         "TrainingJobStatus": record.status,
         "SecondaryStatus": state["SecondaryStatus"],
     }
     if "TrainingEndTime" in state:
-        item["TrainingEndTime"] = _time(state["TrainingEndTime"])
+        item["TrainingEndTime"] = timestamp(state["TrainingEndTime"])
     return item
 
 
 def _artifact_path(record: Record) -> str:
     return f"{record.body['request']['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{record.name}/output/model.tar.gz"
-
-
-def _time(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=UTC)
-
-
-def _epoch(value: datetime | None) -> float | None:
-    return value.timestamp() if value is not None else None

@@ -21,24 +21,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 from sageforge.aws.context import RequestContext
 from sageforge.aws.dispatch import operation
-from sageforge.aws.pagination import decode_token, encode_token
+from sageforge.aws.pagination import encode_token
 from sageforge.aws.specs import service_model
 from sageforge.hpo.trials import Direction
+from sageforge.services.sagemaker.listing import list_records, next_offset, timestamp
 from sageforge.services.sagemaker.tuning import entities
 from sageforge.services.sagemaker.tuning.jobs import KIND, TuningJobManager
-from sageforge.store.metadata.records import Record, RecordQuery
+from sageforge.store.metadata.records import Record
 
 # Members a CreateHyperParameterTuningJob request and its Describe response share are echoed as given.
 _model = service_model("sagemaker")
 ECHOED = frozenset(_model.operation_model("CreateHyperParameterTuningJob").input_shape.members) & frozenset(
     _model.operation_model("DescribeHyperParameterTuningJob").output_shape.members
 ) - {"HyperParameterTuningJobName"}
-_SORT_COLUMNS = {"Name": "name", "CreationTime": "created_at", "Status": "status"}
 _TRIAL_SORT_KEYS: dict[str, Callable[[tuple[dict[str, Any], Record]], Any]] = {
     "Name": lambda pair: pair[0]["Name"],
     "CreationTime": lambda pair: pair[1].created_at,
@@ -66,7 +65,7 @@ class TuningHandlers:
         output["ConsumedResources"] = {"RuntimeInSeconds": int((end or _now()) - record.created_at)}
         details: dict[str, Any] = {"NumberOfTrainingJobsObjectiveNotImproving": state["NotImproving"]}
         if "ConvergenceDetectedTime" in state:
-            details["ConvergenceDetectedTime"] = _time(state["ConvergenceDetectedTime"])
+            details["ConvergenceDetectedTime"] = timestamp(state["ConvergenceDetectedTime"])
         output["TuningJobCompletionDetails"] = details
         if "FailureReason" in state:
             output["FailureReason"] = state["FailureReason"]
@@ -80,27 +79,12 @@ class TuningHandlers:
 
     @operation("ListHyperParameterTuningJobs")
     def list_hyper_parameter_tuning_jobs(self, context: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
-        offset = _offset(request)
-        records, total = self._jobs.list(
-            RecordQuery(
-                kind=KIND,
-                account=context.account_id,
-                region=context.region,
-                name_contains=request.get("NameContains"),
-                status=request.get("StatusEquals"),
-                created_after=_epoch(request.get("CreationTimeAfter")),
-                created_before=_epoch(request.get("CreationTimeBefore")),
-                modified_after=_epoch(request.get("LastModifiedTimeAfter")),
-                modified_before=_epoch(request.get("LastModifiedTimeBefore")),
-                sort_by=_SORT_COLUMNS[request.get("SortBy", "Name")],
-                descending=request.get("SortOrder", "Ascending") == "Descending",
-                offset=offset,
-                limit=request.get("MaxResults", 10),
-            )
+        records, next_token = list_records(
+            self._jobs.list, KIND, context, request, sort_by="Name", sort_order="Ascending"
         )
         response: dict[str, Any] = {"HyperParameterTuningJobSummaries": [_summary(record) for record in records]}
-        if offset + len(records) < total:
-            response["NextToken"] = encode_token({"offset": offset + len(records)})
+        if next_token:
+            response["NextToken"] = next_token
         return response
 
     @operation("ListTrainingJobsForHyperParameterTuningJob")
@@ -117,7 +101,7 @@ class TuningHandlers:
             # As SageMaker documents: jobs that did not return an objective are not listed when sorting by it.
             pairs = [pair for pair in pairs if pair[0]["Objective"] is not None]
         pairs.sort(key=_TRIAL_SORT_KEYS[sort_by], reverse=request.get("SortOrder", "Ascending") == "Descending")
-        offset, limit = _offset(request), request.get("MaxResults", 10)
+        offset, limit = next_offset(request), request.get("MaxResults", 10)
         objective = _objective(record)
         response: dict[str, Any] = {
             "TrainingJobSummaries": [
@@ -158,15 +142,15 @@ def trial_summary(trial: dict[str, Any], job: Record, tuning_job: str, objective
         "TrainingJobName": trial["Name"],
         "TrainingJobArn": trial["Arn"],
         "TuningJobName": tuning_job,
-        "CreationTime": _time(job.created_at),
+        "CreationTime": timestamp(job.created_at),
         "TrainingJobStatus": job.status,
         "TunedHyperParameters": trial["TunedHyperParameters"],
         "ObjectiveStatus": entities.objective_status(trial),
     }
     if "TrainingStartTime" in state:
-        item["TrainingStartTime"] = _time(state["TrainingStartTime"])
+        item["TrainingStartTime"] = timestamp(state["TrainingStartTime"])
     if "TrainingEndTime" in state:
-        item["TrainingEndTime"] = _time(state["TrainingEndTime"])
+        item["TrainingEndTime"] = timestamp(state["TrainingEndTime"])
     if "FailureReason" in state:
         item["FailureReason"] = state["FailureReason"]
     if trial["Objective"] is not None:
@@ -186,15 +170,15 @@ def _summary(record: Record) -> dict[str, Any]:
         "HyperParameterTuningJobArn": record.arn,
         "HyperParameterTuningJobStatus": record.status,
         "Strategy": request["HyperParameterTuningJobConfig"]["Strategy"],
-        "CreationTime": _time(record.created_at),
-        "LastModifiedTime": _time(record.updated_at),
+        "CreationTime": timestamp(record.created_at),
+        "LastModifiedTime": timestamp(record.updated_at),
         "TrainingJobStatusCounters": entities.status_counters(trials),
         "ObjectiveStatusCounters": entities.objective_counters(trials),
         "ResourceLimits": request["HyperParameterTuningJobConfig"]["ResourceLimits"],
     }
     end = entities.end_time(record.body)
     if end is not None:
-        item["HyperParameterTuningEndTime"] = _time(end)
+        item["HyperParameterTuningEndTime"] = timestamp(end)
     return item
 
 
@@ -215,17 +199,5 @@ def _best(trials: list[dict[str, Any]], objective: dict[str, str]) -> dict[str, 
     return best
 
 
-def _offset(request: dict[str, Any]) -> int:
-    return int(decode_token(request["NextToken"]).get("offset", 0)) if "NextToken" in request else 0
-
-
 def _now() -> float:
     return time.time()
-
-
-def _time(epoch: float) -> datetime:
-    return datetime.fromtimestamp(epoch, tz=UTC)
-
-
-def _epoch(value: datetime | None) -> float | None:
-    return value.timestamp() if value is not None else None
