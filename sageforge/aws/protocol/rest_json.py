@@ -8,22 +8,26 @@ document) or a JSON object of the unbound members. Outputs go back the same way.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
-from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
-from urllib.parse import unquote
 
-from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
+from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
 
-from sageforge.aws.context import AwsRequest, Headers, RequestContext
+from sageforge.aws.context import AwsRequest, RequestContext
 from sageforge.aws.errors import AwsError, UnknownOperation
 from sageforge.aws.http import HttpResponse
+from sageforge.aws.protocol.http_binding import (
+    bind_output,
+    bound_members,
+    literal_length,
+    path_regex,
+    query_lists,
+    raw_payload,
+    uri_labels,
+)
 
 # The json protocol's rules for values inside a JSON document (epoch-second timestamps, base64 blobs) are
 # the same in rest-json bodies.
@@ -87,22 +91,8 @@ class RestJsonProtocol:
         if shape is None:
             return {}
         route = next(r for r in self._routes_of(operation.service_model) if r.operation == operation.name)
-        match = route.path.fullmatch(request.raw_path)
-        labels = {name: unquote(value) for name, value in match.groupdict().items()} if match else {}
-        query: dict[str, list[str]] = {}
-        for name, value in request.query:
-            query.setdefault(name, []).append(value)
-        # A query-string map (Lambda's) takes only the parameters no other member names.
-        named = {
-            member.serialization.get("name", name)
-            for name, member in shape.members.items()
-            if member.serialization.get("location") == "querystring" and not isinstance(member, MapShape)
-        }
-        params: dict[str, Any] = {}
-        for name, member in shape.members.items():
-            value = _bound_value(member, name, labels, query, named, request.headers)
-            if value is not None:
-                params[name] = value
+        labels = uri_labels(route.path, request.raw_path)
+        params = bound_members(shape, labels, query_lists(request), request.headers)
         body = request.body.read()
         payload = shape.serialization.get("payload")
         if payload:
@@ -123,35 +113,19 @@ class RestJsonProtocol:
         shape = operation.output_shape
         if shape is None:
             return response
-        body_members: dict[str, Any] = {}
-        for name, member in shape.members.items():
-            value = output.get(name)
-            if value is None:
-                continue
-            location = member.serialization.get("location")
-            wire = member.serialization.get("name", name)
-            if location == "header":
-                response.header(wire, _header_text(value, member))
-            elif location == "headers":
-                response.headers.extend((wire + key, str(text)) for key, text in value.items())
-            elif location == "statusCode":
-                response.status = int(value)
-            elif location is None:
-                body_members[name] = value
+        bind_output(response, output, shape)
         payload = shape.serialization.get("payload")
         if payload:
             value = output.get(payload)
-            member = shape.members[payload]
-            if value is None:
-                return response
-            if member.type_name == "blob":
-                response.body = value  # bytes, or an iterator that streams
-            elif member.type_name == "string":
-                response.body = value.encode()
-            else:
+            if value is not None and not raw_payload(response, value, shape.members[payload]):
                 _json_body(response, value)
         else:
-            _json_body(response, body_members)
+            body = {
+                name: output[name]
+                for name, member in shape.members.items()
+                if output.get(name) is not None and "location" not in member.serialization
+            }
+            _json_body(response, body)
         return response
 
     def serialize_error(self, error: AwsError, service: ServiceModel, context: RequestContext) -> HttpResponse:
@@ -177,88 +151,9 @@ class RestJsonProtocol:
 
 def _route(operation: OperationModel) -> _Route:
     template, _, markers = operation.http["requestUri"].partition("?")
-    pieces = re.split(r"\{([A-Za-z0-9_]+\+?)\}", template)
-    regex = ""
-    for index, piece in enumerate(pieces):
-        if index % 2 == 0:
-            regex += re.escape(piece)
-        elif piece.endswith("+"):
-            regex += f"(?P<{piece[:-1]}>.+)"
-        else:
-            regex += f"(?P<{piece}>[^/]+)"
-    literal = sum(len(piece) for piece in pieces[::2])
     names = tuple(marker.partition("=")[0] for marker in markers.split("&") if marker)
-    return _Route(operation.name, operation.http["method"], re.compile(regex + "/?"), names, literal)
-
-
-def _bound_value(
-    member: Shape,
-    name: str,
-    labels: Mapping[str, str],
-    query: Mapping[str, list[str]],
-    named: set[str],
-    headers: Headers,
-) -> Any:
-    serialization = member.serialization
-    location = serialization.get("location")
-    wire = serialization.get("name", name)
-    if location == "uri":
-        return labels.get(wire)
-    if location == "querystring":
-        if isinstance(member, MapShape):
-            found = {key: values[-1] for key, values in query.items() if key not in named}
-            return found or None
-        values = query.get(wire)
-        if not values:
-            return None
-        if isinstance(member, ListShape):
-            return [_text_value(value, member.member) for value in values]
-        return _text_value(values[-1], member)
-    if location == "header":
-        text = headers.get(wire)
-        if text is None:
-            return None
-        if isinstance(member, ListShape):
-            return [_text_value(item.strip(), member.member) for item in text.split(",")]
-        return _text_value(text, member)
-    if location == "headers":
-        prefix = wire.lower()
-        found = {key[len(prefix) :]: value for key, value in headers.items() if key.startswith(prefix)}
-        return found or None
-    return None
-
-
-def _text_value(text: str, shape: Shape) -> Any:
-    """A header, label or query value as its shape's Python type; a value that does not convert stays text,
-    so validation reports it in AWS's words."""
-    kind = shape.type_name
-    if kind in ("integer", "long"):
-        return int(text) if re.fullmatch(r"-?\d+", text) else text
-    if kind in ("float", "double"):
-        try:
-            return float(text)
-        except ValueError:
-            return text
-    if kind == "boolean":
-        return {"true": True, "false": False}.get(text.lower(), text)
-    if kind == "timestamp":
-        return _timestamp(text)
-    if kind == "string" and shape.serialization.get("jsonvalue"):
-        try:
-            return json.loads(base64.b64decode(text))
-        except (binascii.Error, ValueError):
-            return text
-    return text
-
-
-def _timestamp(text: str) -> datetime | str:
-    try:
-        return parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        try:
-            return datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            return text
+    pattern = re.compile(path_regex(template) + "/?")
+    return _Route(operation.name, operation.http["method"], pattern, names, literal_length(template))
 
 
 def _payload(body: bytes, member: Shape) -> Any:
@@ -282,19 +177,6 @@ def _document(body: bytes) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise SerializationException("The request body must be a JSON object.")
     return document
-
-
-def _header_text(value: Any, member: Shape) -> str:
-    kind = member.type_name
-    if kind == "timestamp":
-        return format_datetime(value, usegmt=True)
-    if kind == "boolean":
-        return "true" if value else "false"
-    if kind == "string" and member.serialization.get("jsonvalue"):
-        return base64.b64encode(json.dumps(value, separators=(",", ":")).encode()).decode()
-    if isinstance(member, ListShape):
-        return ",".join(str(item) for item in value)
-    return str(value)
 
 
 def _json_body(response: HttpResponse, document: Mapping[str, Any]) -> None:

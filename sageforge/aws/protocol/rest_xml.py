@@ -10,21 +10,26 @@ in a ``RestXmlQuirks`` value (S3's live in ``s3.py``) read by the same generic m
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, Literal
-from urllib.parse import unquote
 
-from botocore.model import ListShape, OperationModel, ServiceModel, Shape
+from botocore.model import OperationModel, ServiceModel, Shape
 
 from sageforge.aws.context import AwsRequest, BodyStream, Headers, RequestContext
 from sageforge.aws.errors import AwsError
 from sageforge.aws.http import HttpResponse
 from sageforge.aws.protocol.chunked import AwsChunkedBody, decoded_headers, is_aws_chunked
+from sageforge.aws.protocol.http_binding import (
+    bind_output,
+    bound_members,
+    path_regex,
+    query_lists,
+    raw_payload,
+    uri_labels,
+)
 from sageforge.aws.protocol.xml_reader import read_document
-from sageforge.aws.protocol.xml_writer import XML_DECLARATION, element, escape, format_timestamp
+from sageforge.aws.protocol.xml_writer import XML_DECLARATION, element, escape
 
 # XML payloads (a DeleteObjects list, a CompleteMultipartUpload part list) are read whole; S3 caps them too.
 _MAX_XML_PAYLOAD = 20 * 1024 * 1024
@@ -121,16 +126,7 @@ class RestXmlProtocol:
             body = AwsChunkedBody(body, headers)
             headers = decoded_headers(headers)
         route = self._routes_of(operation.service_model)[operation.name]
-        match = route.path.fullmatch(request.raw_path)
-        labels = {name: unquote(value) for name, value in match.groupdict().items()} if match else {}
-        query: dict[str, list[str]] = {}
-        for name, value in request.query:
-            query.setdefault(name, []).append(value)
-        params: dict[str, Any] = {}
-        for name, member in shape.members.items():
-            value = _bound_value(member, name, labels, query, headers)
-            if value is not None:
-                params[name] = value
+        params = bound_members(shape, uri_labels(route.path, request.raw_path), query_lists(request), headers)
         payload = shape.serialization.get("payload")
         if payload:
             value = _payload(body, shape.members[payload])
@@ -143,18 +139,7 @@ class RestXmlProtocol:
         shape = operation.output_shape
         if shape is None:
             return response
-        for name, member in shape.members.items():
-            value = output.get(name)
-            location = member.serialization.get("location")
-            if value is None or location is None:
-                continue
-            wire = member.serialization.get("name", name)
-            if location == "header":
-                response.header(wire, _header_text(value, member))
-            elif location == "headers":
-                response.headers.extend((wire + key, str(text)) for key, text in value.items())
-            elif location == "statusCode":
-                response.status = int(value)
+        bind_output(response, output, shape)
         partial = self._quirks.partial_content_member
         if partial and output.get(partial) is not None:
             response.status = 206
@@ -162,13 +147,7 @@ class RestXmlProtocol:
         if payload:
             member = shape.members[payload]
             value = output.get(payload)
-            if value is None:
-                return response
-            if member.type_name == "blob":
-                response.body = value  # bytes, or an iterator that streams
-            elif member.type_name == "string":
-                response.body = value.encode()
-            else:
+            if value is not None and not raw_payload(response, value, member):
                 self._document(response, member.serialization.get("name", payload), value, member)
         elif operation.name in self._quirks.text_results:
             self._text_document(response, operation.name, output, shape)
@@ -230,72 +209,10 @@ def _marker(text: str) -> tuple[str, str | None]:
 
 
 def _path_pattern(template: str) -> re.Pattern[str]:
-    """``/{Bucket}/{Key+}`` -> a regex with a group per label; ``+`` labels span slashes."""
-    pieces = re.split(r"\{([A-Za-z0-9_]+\+?)\}", template)
-    regex = ""
-    for index, piece in enumerate(pieces):
-        if index % 2 == 0:
-            regex += re.escape(piece)
-        elif piece.endswith("+"):
-            regex += f"(?P<{piece[:-1]}>.+)"
-        else:
-            regex += f"(?P<{piece}>[^/]+)"
+    regex = path_regex(template)
     if template.endswith("}") and not template.endswith("+}"):
         regex += "/?"  # "/bucket/" names the bucket
     return re.compile(regex)
-
-
-def _bound_value(
-    member: Shape, name: str, labels: Mapping[str, str], query: Mapping[str, list[str]], headers: Headers
-) -> Any:
-    serialization = member.serialization
-    location = serialization.get("location")
-    wire = serialization.get("name", name)
-    if location == "uri":
-        return labels.get(wire)
-    if location == "querystring":
-        values = query.get(wire)
-        if not values:
-            return None
-        if isinstance(member, ListShape):
-            return [_text_value(value, member.member) for value in values]
-        return _text_value(values[-1], member)
-    if location == "header":
-        text = headers.get(wire)
-        if text is None:
-            return None
-        if isinstance(member, ListShape):
-            return [_text_value(item.strip(), member.member) for item in text.split(",")]
-        return _text_value(text, member)
-    if location == "headers":
-        prefix = wire.lower()
-        found = {key[len(prefix) :]: value for key, value in headers.items() if key.startswith(prefix)}
-        return found or None
-    return None
-
-
-def _text_value(text: str, shape: Shape) -> Any:
-    """A header or query value as its shape's Python type; a value that does not convert stays text, so
-    validation reports it in AWS's words."""
-    kind = shape.type_name
-    if kind in ("integer", "long"):
-        return int(text) if re.fullmatch(r"-?\d+", text) else text
-    if kind == "boolean":
-        return {"true": True, "false": False}.get(text.lower(), text)
-    if kind == "timestamp":
-        return _timestamp(text)
-    return text
-
-
-def _timestamp(text: str) -> datetime | str:
-    try:
-        parsed = parsedate_to_datetime(text)  # RFC 822, what clients send in headers
-    except (TypeError, ValueError):
-        try:
-            parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            return text
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def _payload(body: BodyStream, member: Shape) -> Any:
@@ -314,14 +231,3 @@ def _payload(body: BodyStream, member: Shape) -> Any:
     if member.type_name == "string":
         return data.decode() if data else None
     return read_document(data, member) if data.strip() else None
-
-
-def _header_text(value: Any, member: Shape) -> str:
-    kind = member.type_name
-    if kind == "timestamp":
-        return format_timestamp(value, member.serialization.get("timestampFormat", "rfc822"))
-    if kind == "boolean":
-        return "true" if value else "false"
-    if isinstance(member, ListShape) and isinstance(value, Iterable) and not isinstance(value, str):
-        return ",".join(str(item) for item in value)
-    return str(value)
