@@ -13,7 +13,7 @@ from functools import cache
 from botocore.model import ServiceModel
 
 from sageforge.aws.context import AwsRequest
-from sageforge.aws.errors import AwsError
+from sageforge.aws.errors import AwsError, SerializationException
 
 # Far above any valid request (PutMetricData allows 1 MB); bounds what a small compressed body can expand to.
 MAX_DECOMPRESSED_BYTES = 16 * 1024 * 1024
@@ -28,7 +28,7 @@ def decompressed(request: AwsRequest, body: bytes, service: ServiceModel) -> byt
     try:
         data = inflater.decompress(body, MAX_DECOMPRESSED_BYTES + 1)
     except zlib.error as exc:
-        raise AwsError(f"The request body is not valid gzip: {exc}", code="SerializationException") from exc
+        raise SerializationException(f"The request body is not valid gzip: {exc}") from exc
     if len(data) > MAX_DECOMPRESSED_BYTES or inflater.unconsumed_tail:
         raise AwsError(
             f"The decompressed request body exceeds {MAX_DECOMPRESSED_BYTES} bytes.",
@@ -36,7 +36,7 @@ def decompressed(request: AwsRequest, body: bytes, service: ServiceModel) -> byt
             status=413,
         )
     if not inflater.eof:
-        raise AwsError("The request body is truncated gzip.", code="SerializationException")
+        raise SerializationException("The request body is truncated gzip.")
     return data
 
 

@@ -56,6 +56,12 @@ class ValidationException(AwsError):
     code = "ValidationException"
 
 
+class SerializationException(AwsError):
+    """A body that does not decode in the protocol's format (JSON, CBOR, gzip)."""
+
+    code = "SerializationException"
+
+
 class ResourceNotFound(AwsError):
     code = "ResourceNotFound"
 

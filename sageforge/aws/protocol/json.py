@@ -12,14 +12,10 @@ from typing import Any
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 
 from sageforge.aws.context import AwsRequest, RequestContext
-from sageforge.aws.errors import AwsError, UnknownOperation
+from sageforge.aws.errors import AwsError, SerializationException, UnknownOperation
 from sageforge.aws.http import HttpResponse
 
 _NON_FINITE = ("NaN", "Infinity", "-Infinity")
-
-
-class SerializationException(AwsError):
-    code = "SerializationException"
 
 
 class JsonProtocol:

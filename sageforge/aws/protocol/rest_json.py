@@ -17,7 +17,7 @@ from typing import Any
 from botocore.model import OperationModel, ServiceModel, Shape, StructureShape
 
 from sageforge.aws.context import AwsRequest, RequestContext
-from sageforge.aws.errors import AwsError, UnknownOperation
+from sageforge.aws.errors import AwsError, SerializationException, UnknownOperation
 from sageforge.aws.http import HttpResponse
 from sageforge.aws.protocol.http_binding import (
     bind_output,
@@ -31,7 +31,6 @@ from sageforge.aws.protocol.http_binding import (
 
 # The json protocol's rules for values inside a JSON document (epoch-second timestamps, base64 blobs) are
 # the same in rest-json bodies.
-from sageforge.aws.protocol.json import SerializationException
 from sageforge.aws.protocol.json import _decode as decode_document
 from sageforge.aws.protocol.json import _encode as encode_value
 

@@ -17,7 +17,7 @@ import cbor2
 from botocore.model import ListShape, MapShape, OperationModel, ServiceModel, Shape, StructureShape
 
 from sageforge.aws.context import AwsRequest, RequestContext
-from sageforge.aws.errors import AwsError, UnknownOperation
+from sageforge.aws.errors import AwsError, SerializationException, UnknownOperation
 from sageforge.aws.http import HttpResponse
 
 PROTOCOL_HEADER = "rpc-v2-cbor"
@@ -27,10 +27,6 @@ _PATH = re.compile(r"/service/([^/]+)/operation/([^/]+)$")
 def is_rpc_v2_request(request: AwsRequest) -> bool:
     """Whether the request is shaped like an RPC v2 call (its header, or failing that its path)."""
     return request.headers.get("smithy-protocol") == PROTOCOL_HEADER or _PATH.search(request.raw_path) is not None
-
-
-class SerializationException(AwsError):
-    code = "SerializationException"
 
 
 class RpcV2CborProtocol:
