@@ -52,6 +52,22 @@ def bench_server(data_dir: Path) -> Iterator[BenchServer]:
         process.wait(timeout=60)
 
 
+def wait_until_answering(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Poll ``GET url`` until it answers 2xx; raise if ``process`` exits or ``timeout`` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if requests.get(url, timeout=1).ok:
+                return
+        except requests.ConnectionError:
+            pass
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args!r} exited with {process.returncode} before {url} answered")
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{url} did not answer within {timeout:.0f} s")
+        time.sleep(0.1)
+
+
 def report(title: str, rows: list[tuple[str, str, str, str]]) -> None:
     """Print a table of (measure, sageforge, reference, ratio)."""
     header = ("measure", "sageforge", "reference", "ratio")

@@ -1,4 +1,4 @@
-"""Composition root: Settings -> stores -> engine -> API providers -> ASGI app."""
+"""Composition root: Settings -> stores -> engine -> serving (endpoints, batch) -> API providers -> ASGI app."""
 
 from __future__ import annotations
 
@@ -33,10 +33,13 @@ from sageforge.services.sagemaker.models.manager import ModelManager
 from sageforge.services.sagemaker.tags import TagHandlers
 from sageforge.services.sagemaker.training.handlers import TrainingHandlers
 from sageforge.services.sagemaker.training.jobs import TrainingJobManager
+from sageforge.services.sagemaker.transform.handlers import TransformHandlers
+from sageforge.services.sagemaker.transform.jobs import TransformJobManager
 from sageforge.services.sagemaker.tuning.handlers import TuningHandlers
 from sageforge.services.sagemaker.tuning.jobs import TuningJobManager
 from sageforge.services.sagemaker_runtime.handlers import RuntimeHandlers
 from sageforge.services.sts.handlers import StsProvider
+from sageforge.serving.batch.controller import BatchController
 from sageforge.serving.controller import ServingController
 from sageforge.serving.router import Router
 from sageforge.settings import Settings
@@ -65,11 +68,14 @@ class Platform:
     tuning_jobs: TuningJobManager
     endpoints: EndpointManager
     serving: ServingController
+    transform_jobs: TransformJobManager
+    batch: BatchController
     dispatch: DispatchTable
 
     def start(self) -> None:
         """Work that must happen before serving: bring records left by a previous run to a truthful state."""
         self.training_jobs.recover()
+        self.transform_jobs.recover()
         # After recovery, so that the trials a previous server left running already read Failed.
         self.tuning_jobs.resume()
         # Endpoints that served (or were being created) are deployed again from their records.
@@ -81,6 +87,8 @@ class Platform:
         self.tuning_jobs.shutdown()
         self.training_jobs.shutdown()
         self.endpoints.shutdown()
+        # Transform jobs still running end Failed: their records must say so before the database closes.
+        self.transform_jobs.shutdown()
         self.metrics.flush()
         self.database.dispose()
 
@@ -111,12 +119,16 @@ def build_platform(settings: Settings) -> Platform:
     models = ModelManager(records)
     endpoint_configs = EndpointConfigManager(records, models)
     endpoints = EndpointManager(records, endpoint_configs, models, serving)
+    # Transform jobs' replicas get a backend of their own too, closed with the batch controller.
+    batch = BatchController(objects, logs, create_backend(settings.backend), settings.data_dir / "transform")
+    transform_jobs = TransformJobManager(records, models, objects, batch)
     dispatch = DispatchTable()
     dispatch.register("sagemaker", TrainingHandlers(training_jobs))
     dispatch.register("sagemaker", TuningHandlers(tuning_jobs))
     dispatch.register("sagemaker", ModelHandlers(models, records))
     dispatch.register("sagemaker", EndpointConfigHandlers(endpoint_configs, records))
     dispatch.register("sagemaker", EndpointHandlers(endpoints, records))
+    dispatch.register("sagemaker", TransformHandlers(transform_jobs))
     dispatch.register("sagemaker", TagHandlers(records))
     dispatch.register("sagemaker-runtime", RuntimeHandlers(router, metrics))
     dispatch.register("logs", LogsProvider(logs))
@@ -135,6 +147,8 @@ def build_platform(settings: Settings) -> Platform:
         tuning_jobs=tuning_jobs,
         endpoints=endpoints,
         serving=serving,
+        transform_jobs=transform_jobs,
+        batch=batch,
         dispatch=dispatch,
     )
 

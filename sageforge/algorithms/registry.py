@@ -3,7 +3,7 @@
 SageMaker publishes each built-in from per-region accounts
 (`<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>:<tag>`), so an image is recognised by its
 repository name and tag alone, in any region and account, with or without the registry part. Adding a
-built-in is one entry in `_REPOSITORIES`.
+built-in is one entry in `_REPOSITORIES` (and a case in `tests/algorithms/test_conformance.py`).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from sageforge.algorithms.base import BuiltinAlgorithm
+from sageforge.algorithms.linear_learner import LINEAR_LEARNER
 from sageforge.algorithms.xgboost import XGBOOST
 
 
@@ -54,6 +55,7 @@ _REPOSITORIES: Mapping[str, ImageRepository] = MappingProxyType(
         ),
         # The first-generation image (XGBoost 0.72).
         "xgboost": ImageRepository(XGBOOST, ("1",), latest="1"),
+        "linear-learner": ImageRepository(LINEAR_LEARNER, ("1",), latest="1"),
     }
 )
 
@@ -73,3 +75,8 @@ def resolve(image_uri: str) -> ResolvedImage | None:
         return None
     version = repository.version_of(match["tag"])
     return None if version is None else ResolvedImage(repository.algorithm, version)
+
+
+def builtin_algorithms() -> tuple[BuiltinAlgorithm, ...]:
+    """Every built-in some image names, once each, in the order of `_REPOSITORIES`."""
+    return tuple({repository.algorithm.name: repository.algorithm for repository in _REPOSITORIES.values()}.values())

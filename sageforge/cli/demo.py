@@ -1,5 +1,5 @@
 """``sageforge demo``: start a real server, train a built-in XGBoost model on it with plain boto3, deploy the
-model to an endpoint, invoke it, and delete the endpoint.
+model to an endpoint, invoke it, score the same rows with a batch transform job, and delete the endpoint.
 
 Everything the example does is an ordinary AWS call a SageMaker user would make; the data is scikit-learn's
 bundled breast-cancer set, so nothing is downloaded.
@@ -113,7 +113,16 @@ def _train_xgboost(url: str) -> None:
     artifact = description["ModelArtifacts"]["S3ModelArtifacts"]
     print(f"  model artifact: {artifact} ({description['TrainingTimeInSeconds']} s of training)")
     local = _check_artifact(s3, artifact, x_val, y_val)
-    _deploy_and_invoke(sagemaker, _client("sagemaker-runtime", url), artifact, x_val, local)
+    model = f"demo-xgboost-{int(time.time())}"
+    sagemaker.create_model(
+        ModelName=model, PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": artifact}, ExecutionRoleArn=ROLE
+    )
+    try:
+        _deploy_and_invoke(sagemaker, _client("sagemaker-runtime", url), model, x_val, local)
+        _batch_transform(sagemaker, s3, model, x_val, local)
+    finally:
+        sagemaker.delete_model(ModelName=model)
+        print(f"\ndeleted model {model}")
 
 
 def _channel(name: str) -> dict[str, Any]:
@@ -178,16 +187,24 @@ def _check_artifact(s3: Any, artifact: str, features: Any, labels: Any) -> list[
     return predictions
 
 
-def _deploy_and_invoke(sagemaker: Any, runtime: Any, artifact: str, features: Any, local: list[float]) -> None:
-    """Serve the artifact from an endpoint, score the validation rows through InvokeEndpoint, and clean up."""
-    name = f"demo-xgboost-{int(time.time())}"
-    sagemaker.create_model(
-        ModelName=name, PrimaryContainer={"Image": XGBOOST_IMAGE, "ModelDataUrl": artifact}, ExecutionRoleArn=ROLE
-    )
+def _rows(features: Any) -> str:
+    return "\n".join(",".join(repr(float(value)) for value in row) for row in features)
+
+
+def _compare(scores: list[float], local: list[float], what: str) -> None:
+    differing = sum(a != b for a, b in zip(scores, local, strict=True))
+    print(f"  {len(scores) - differing} of {len(scores)} {what} equal the local model's predictions")
+    if differing:
+        raise SystemExit(f"{differing} predictions differ from the local model's")
+
+
+def _deploy_and_invoke(sagemaker: Any, runtime: Any, model: str, features: Any, local: list[float]) -> None:
+    """Serve the model from an endpoint, score the validation rows through InvokeEndpoint, and clean up."""
+    name = model
     sagemaker.create_endpoint_config(
         EndpointConfigName=name,
         ProductionVariants=[
-            {"VariantName": "AllTraffic", "ModelName": name, "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+            {"VariantName": "AllTraffic", "ModelName": model, "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
         ],
     )
     sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
@@ -196,20 +213,43 @@ def _deploy_and_invoke(sagemaker: Any, runtime: Any, artifact: str, features: An
         sagemaker.get_waiter("endpoint_in_service").wait(
             EndpointName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 120}
         )
-        rows = "\n".join(",".join(repr(float(value)) for value in row) for row in features)
         started = time.perf_counter()
-        response = runtime.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body=rows.encode())
+        response = runtime.invoke_endpoint(EndpointName=name, ContentType="text/csv", Body=_rows(features).encode())
         elapsed = (time.perf_counter() - started) * 1000
         scores = [float(score) for score in response["Body"].read().decode().split(",")]
-        differing = sum(a != b for a, b in zip(scores, local, strict=True))
         print(
-            f"  InvokeEndpoint scored {len(scores)} rows in {elapsed:.1f} ms on variant "
-            f"{response['InvokedProductionVariant']}; {len(scores) - differing} equal the local model's predictions"
+            f"  InvokeEndpoint scored {len(scores)} rows in {elapsed:.1f} ms on {response['InvokedProductionVariant']}"
         )
-        if differing:
-            raise SystemExit(f"{differing} predictions differ from the local model's")
+        _compare(scores, local, "endpoint scores")
     finally:
         sagemaker.delete_endpoint(EndpointName=name)
         sagemaker.delete_endpoint_config(EndpointConfigName=name)
-        sagemaker.delete_model(ModelName=name)
-        print(f"  deleted endpoint {name}, its configuration and its model")
+        print(f"  deleted endpoint {name} and its configuration")
+
+
+def _batch_transform(sagemaker: Any, s3: Any, model: str, features: Any, local: list[float]) -> None:
+    """Score the validation rows again with a batch transform job: one CSV object in, ``<key>.out`` back."""
+    s3.put_object(Bucket=BUCKET, Key="breast-cancer/batch/rows.csv", Body=(_rows(features) + "\n").encode())
+    job = model
+    sagemaker.create_transform_job(
+        TransformJobName=job,
+        ModelName=model,
+        BatchStrategy="MultiRecord",
+        TransformInput={
+            "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": f"s3://{BUCKET}/breast-cancer/batch/"}},
+            "ContentType": "text/csv",
+            "SplitType": "Line",
+        },
+        TransformOutput={"S3OutputPath": f"s3://{BUCKET}/scores/{job}/", "Accept": "text/csv", "AssembleWith": "Line"},
+        TransformResources={"InstanceType": "ml.m5.large", "InstanceCount": 1},
+    )
+    print(f"\ncreated transform job {job}; waiting for it to finish")
+    sagemaker.get_waiter("transform_job_completed_or_stopped").wait(
+        TransformJobName=job, WaiterConfig={"Delay": 1, "MaxAttempts": 300}
+    )
+    description = sagemaker.describe_transform_job(TransformJobName=job)
+    output = s3.get_object(Bucket=BUCKET, Key=f"scores/{job}/rows.csv.out")["Body"].read().decode()
+    scores = [float(line) for line in output.splitlines() if line]
+    seconds = (description["TransformEndTime"] - description["TransformStartTime"]).total_seconds()
+    print(f"  transform job {job}: {description['TransformJobStatus']} in {seconds:.1f} s; wrote rows.csv.out")
+    _compare(scores, local, "batch scores")

@@ -44,7 +44,7 @@ def download(
     destination.parent.mkdir(parents=True, exist_ok=True)
     chunks: Iterable[bytes] = objects.read_object(bucket, key)
     if gunzip:
-        chunks = _gunzip(chunks)
+        chunks = gunzip_chunks(chunks)
     with destination.open("wb") as out:
         for chunk in chunks:
             if stop.is_set():
@@ -57,7 +57,8 @@ def upload_file(objects: ObjectStore, bucket: str, key: str, source: Path, conte
         objects.put_object(bucket, key, body, ObjectAttributes(content_type=content_type))
 
 
-def _gunzip(chunks: Iterable[bytes]) -> Iterator[bytes]:
+def gunzip_chunks(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The decompressed bytes of a gzip stream given in chunks; ``zlib.error`` if it is not gzip or ends early."""
     decoder = _gzip_decoder()
     inside_member = False
     for chunk in chunks:

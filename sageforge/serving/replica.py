@@ -51,6 +51,8 @@ class ReplicaSpec:
     directory: Path
     resources: InstanceResources
     startup_timeout: float
+    # What a failed start says before its details; None: the words SageMaker uses for an endpoint's variant.
+    unhealthy_message: str | None = None
 
 
 class Replica:
@@ -210,10 +212,11 @@ class Replica:
 
     def _unhealthy(self, detail: str) -> str:
         last = f" Last log line: {self._tail[-1]}" if self._tail else ""
-        return (
+        message = self.spec.unhealthy_message or (
             f"The primary container for production variant {self.spec.variant} did not pass the ping health check. "
-            f"Please check CloudWatch logs for this endpoint. ({detail}.{last})"
+            "Please check CloudWatch logs for this endpoint."
         )
+        return f"{message} ({detail}.{last})"
 
 
 def _free_port() -> int:

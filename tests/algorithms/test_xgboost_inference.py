@@ -3,12 +3,14 @@ equal to loading the artifact with xgboost."""
 
 from __future__ import annotations
 
+import io
 import json
 import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
+import scipy.sparse
 import xgboost
 from sklearn.datasets import load_breast_cancer
 
@@ -90,6 +92,44 @@ def test_json_and_jsonlines_instances(model: LoadedModel, booster: xgboost.Boost
     )
 
 
+def recordio_scores(answer: bytes) -> list[list[float]]:
+    """The scores of a RecordIO-protobuf answer, as the SDK's predictors read them."""
+    from sagemaker.deserializers import RecordDeserializer  # the SDK takes seconds to import: only where used
+
+    records = RecordDeserializer().deserialize(io.BytesIO(answer), "application/x-recordio-protobuf")
+    return [list(record.label["score"].float32_tensor.values) for record in records]
+
+
+def test_recordio_protobuf_requests_and_answers(model: LoadedModel, booster: xgboost.Booster) -> None:
+    from sagemaker.amazon.common import write_numpy_to_dense_tensor, write_spmatrix_to_sparse_tensor
+    from sagemaker.serializers import RecordSerializer
+
+    # What the SDK's predictors send: dense float64 records, without labels.
+    body = RecordSerializer().serialize(ROWS).read()
+    answer, content_type = transform_fn(model, body, "application/x-recordio-protobuf", "text/csv")
+    assert content_type == "text/csv" and scores(answer) == expected(booster)
+    answer, content_type = transform_fn(
+        model, body, "application/x-recordio-protobuf", "application/x-recordio-protobuf"
+    )
+    assert content_type == "application/x-recordio-protobuf"
+    assert recordio_scores(answer) == [[score] for score in expected(booster)]
+
+    # float32 rows with labels (ignored), and sparse rows whose absent entries are missing values.
+    rows32 = ROWS.astype(np.float32)
+    labelled = io.BytesIO()
+    write_numpy_to_dense_tensor(labelled, rows32, np.ones(len(rows32), dtype=np.float32))
+    answer, _ = transform_fn(model, labelled.getvalue(), "application/x-recordio-protobuf", "text/csv")
+    assert scores(answer) == expected(booster, rows32)
+    sparse_rows = rows32.copy()
+    sparse_rows[:, ::3] = 0
+    sparse = io.BytesIO()
+    write_spmatrix_to_sparse_tensor(sparse, scipy.sparse.csr_matrix(sparse_rows))
+    answer, _ = transform_fn(model, sparse.getvalue(), "application/x-recordio-protobuf", "text/csv")
+    missing = sparse_rows.copy()
+    missing[missing == 0] = np.nan
+    assert scores(answer) == expected(booster, missing)
+
+
 def test_accept_decides_the_answer_and_unsupported_accepts_are_406(
     model: LoadedModel, booster: xgboost.Booster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -114,7 +154,8 @@ def test_accept_decides_the_answer_and_unsupported_accepts_are_406(
         (b"1,2,3\n4,5", "text/csv", 415, "line 2 has 2 fields but line 1 has 3"),
         (b"0:1 x:2", "text/libsvm", 415, "Loading libsvm data failed"),
         (b"{", "application/json", 415, "Loading json data failed"),
-        (b"\x0a\x0b", "application/x-recordio-protobuf", 415, "not supported"),
+        (b"\x0a\x0b", "application/x-recordio-protobuf", 415, "Loading recordio-protobuf data failed"),
+        (b"\x0a\x23\xd7\xce\x00\x00\x00\x00", "application/x-recordio-protobuf", 415, "no features['values']"),
         (b"1,2", "image/png", 415, "Content type image/png is not supported"),
         (",".join(["1"] * 40).encode(), "text/csv", 400, "Unable to evaluate payload provided"),
     ],
@@ -165,3 +206,5 @@ def test_class_probabilities_are_lists(tmp_path: Path) -> None:
     assert json.loads(answer) == {"predictions": [{"score": row} for row in probabilities]}
     answer, _ = transform_fn(model, csv(ROWS[:2]), "text/csv", "text/csv")
     assert answer.decode() == "\n".join(",".join(map(str, row)) for row in probabilities)
+    answer, _ = transform_fn(model, csv(ROWS[:2]), "text/csv", "application/x-recordio-protobuf")
+    assert recordio_scores(answer) == probabilities

@@ -14,14 +14,19 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 import pytest
+import scipy.sparse
 import xgboost
 from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import accuracy_score, f1_score, mean_absolute_error, precision_score, r2_score, recall_score
 
 from sageforge.algorithms.base import UserError
+from sageforge.algorithms.formats import LabeledData
+from sageforge.algorithms.formats.libsvm import read_libsvm
+from sageforge.algorithms.formats.recordio_protobuf import write_dense, write_sparse
 from sageforge.algorithms.xgboost import XGBOOST
 from sageforge.algorithms.xgboost.hyperparameters import parse_hyperparameters
 from sageforge.algorithms.xgboost.metrics import custom_metric
+from sageforge.algorithms.xgboost.train import _read_recordio_protobuf
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 METRIC_LINE = re.compile(r"^\[(\d+)\]((?:\t[a-z]+-[a-z0-9_@.-]+:-?\d+\.\d{5})+)$")
@@ -41,13 +46,13 @@ def dataset() -> tuple[Rows, Rows]:
 def write_job(
     base: Path,
     hyperparameters: Mapping[str, str],
-    channels: Mapping[str, Rows | str],
+    channels: Mapping[str, Rows | str | bytes],
     *,
     content_type: str = "text/csv",
     current_host: str = "algo-1",
     hosts: Sequence[str] = ("algo-1",),
 ) -> Path:
-    """An /opt/ml layout as the engine stages it; a channel is CSV rows or raw file text."""
+    """An /opt/ml layout as the engine stages it; a channel is CSV rows, raw file text or RecordIO-protobuf bytes."""
     config = base / "input" / "config"
     config.mkdir(parents=True)
     (config / "hyperparameters.json").write_text(json.dumps(dict(hyperparameters)))
@@ -58,7 +63,9 @@ def write_job(
     for name, content in channels.items():
         directory = base / "input" / "data" / name
         directory.mkdir(parents=True)
-        if isinstance(content, str):
+        if isinstance(content, bytes):
+            (directory / "data.pbr").write_bytes(content)
+        elif isinstance(content, str):
             (directory / "data.csv").write_text(content)
         else:
             np.savetxt(directory / "data.csv", content, delimiter=",", fmt="%.8g")
@@ -146,6 +153,61 @@ def test_libsvm_with_container_metrics_and_tuning_objective(tmp_path: Path, data
     assert auc(load_model(base), validation) > 0.95
 
 
+def test_a_recordio_protobuf_channel_trains_the_model_csv_trains(tmp_path: Path, dataset: tuple[Rows, Rows]) -> None:
+    train, validation = (rows.astype(np.float32) for rows in dataset)
+
+    def as_csv(rows: npt.NDArray[np.float32]) -> str:
+        return "".join(",".join(f"{value:.9g}" for value in row) + "\n" for row in rows)  # exact for float32
+
+    def as_records(rows: npt.NDArray[np.float32]) -> bytes:
+        return write_dense(rows[:, 1:], rows[:, 0])
+
+    from_csv = write_job(tmp_path / "csv", BINARY, {"train": as_csv(train), "validation": as_csv(validation)})
+    from_records = write_job(
+        tmp_path / "records",
+        BINARY,
+        {"train": as_records(train), "validation": as_records(validation)},
+        content_type="application/x-recordio-protobuf",
+    )
+    csv_result, records_result = run(from_csv), run(from_records)
+    assert csv_result.returncode == 0, csv_result.stderr
+    assert records_result.returncode == 0, records_result.stderr
+    assert metric_lines(records_result.stdout) == metric_lines(csv_result.stdout)
+    assert load_model(from_records).get_dump(dump_format="json") == load_model(from_csv).get_dump(dump_format="json")
+
+
+def test_sparse_recordio_protobuf_rows_load_as_libsvm_rows(tmp_path: Path, dataset: tuple[Rows, Rows]) -> None:
+    """Absent entries of sparse records are missing values, as absent libsvm features are."""
+    rows = dataset[0][:50].astype(np.float32)
+    present = np.random.default_rng(5).random(rows[:, 1:].shape) < 0.6
+    lines = [
+        f"{row[0]:.9g} " + " ".join(f"{j}:{row[1 + j]:.9g}" for j in np.flatnonzero(mask)) + "\n"
+        for row, mask in zip(rows, present, strict=True)
+    ]
+    (tmp_path / "data.libsvm").write_text("".join(lines))
+    indptr = np.concatenate(([0], np.cumsum(present.sum(axis=1))))
+    features = scipy.sparse.csr_matrix(
+        (rows[:, 1:][present], np.nonzero(present)[1], indptr), shape=present.shape, dtype=np.float32
+    )
+    (tmp_path / "data.pbr").write_bytes(write_sparse(features, rows[:, 0]))
+
+    def matrix(data: LabeledData) -> xgboost.DMatrix:
+        return xgboost.DMatrix(data.features, label=data.labels)
+
+    from_records = _read_recordio_protobuf([tmp_path / "data.pbr"])
+    from_libsvm = read_libsvm([tmp_path / "data.libsvm"])
+    assert scipy.sparse.issparse(from_records.features)
+    np.testing.assert_array_equal(from_records.labels, from_libsvm.labels)
+    booster = {
+        name: xgboost.train({"max_depth": 2}, matrix(data), 3).get_dump()
+        for name, data in (("records", from_records), ("libsvm", from_libsvm))
+    }
+    assert booster["records"] == booster["libsvm"]
+    (tmp_path / "data.pbr").write_bytes(b"\x0a\x23\xd7\xce\x00\x00\x00\x00")  # a record with no field
+    with pytest.raises(UserError, match=r"data\.pbr: record 0: the record has no features\['values'\] tensor"):
+        _read_recordio_protobuf([tmp_path / "data.pbr"])
+
+
 def test_early_stopping_keeps_the_best_model(tmp_path: Path, dataset: tuple[Rows, Rows]) -> None:
     train, validation = dataset
     hyperparameters = {
@@ -189,10 +251,15 @@ def test_bad_hyperparameters_fail_with_a_client_error(
         ({"train": "1,2,3\n0,4,5\n1,x,6\n"}, r"ClientError: .*data\.csv: line 3, column 2: 'x' is not a number"),
         ({"train": ""}, r"ClientError: No data in training channel path .*train"),
         ({"validation": "1,2,3\n"}, r"ClientError: No data in training channel path .*train"),
+        (
+            {"train": write_dense(np.ones((3, 2), dtype=np.float32))},
+            r"ClientError: Got input data without labels \(no label\['values'\] in .*data\.pbr\)",
+        ),
     ],
 )
-def test_bad_data_fails_with_a_client_error(tmp_path: Path, channels: Mapping[str, str], failure: str) -> None:
-    base = write_job(tmp_path, BINARY, channels)
+def test_bad_data_fails_with_a_client_error(tmp_path: Path, channels: Mapping[str, str | bytes], failure: str) -> None:
+    content_type = "application/x-recordio-protobuf" if isinstance(channels.get("train"), bytes) else "text/csv"
+    base = write_job(tmp_path, BINARY, channels, content_type=content_type)
     result = run(base)
     assert result.returncode != 0
     assert re.match(failure, (base / "output" / "failure").read_text())

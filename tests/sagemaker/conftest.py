@@ -11,6 +11,9 @@ import pytest
 from tests.hosting import hosting  # noqa: F401
 from tests.sagemaker.support import breast_cancer_csvs, unique
 
+# The SageMaker SDK's session, pointed at the shared server.
+from tests.sdk import sdk_session  # noqa: F401
+
 
 @pytest.fixture
 def bucket(aws: Callable[..., Any]) -> Iterator[str]:

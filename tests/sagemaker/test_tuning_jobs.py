@@ -80,7 +80,23 @@ def test_bayesian_search_runs_real_trials_and_reports_the_best(aws: Callable[...
     assert job["CreationTime"] <= job["HyperParameterTuningEndTime"]
     assert job["ConsumedResources"]["RuntimeInSeconds"] >= 0
     assert "NumberOfTrainingJobsObjectiveNotImproving" in job["TuningJobCompletionDetails"]
-    assert job["HyperParameterTuningJobConfig"] == request["HyperParameterTuningJobConfig"]
+    # The request as given, with the members SageMaker describes when a request leaves them out.
+    assert job["HyperParameterTuningJobConfig"] == {
+        **request["HyperParameterTuningJobConfig"],
+        "ParameterRanges": {
+            "ContinuousParameterRanges": [{"Name": "eta", "MinValue": "0.1", "MaxValue": "0.5", "ScalingType": "Auto"}],
+            "IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "2", "MaxValue": "5", "ScalingType": "Auto"}],
+            "CategoricalParameterRanges": [],
+        },
+        "TrainingJobEarlyStoppingType": "Off",
+    }
+    definition = job["TrainingJobDefinition"]
+    assert definition["StaticHyperParameters"]["_tuning_objective_metric"] == "validation:auc"
+    assert definition["ResourceConfig"] == request["TrainingJobDefinition"]["ResourceConfig"]
+    assert (definition["EnableNetworkIsolation"], definition["EnableManagedSpotTraining"]) == (False, False)
+    # The built-in's registered metric definitions, the objective among them.
+    metrics = {item["Name"] for item in definition["AlgorithmSpecification"]["MetricDefinitions"]}
+    assert {"validation:auc", "train:auc"} <= metrics
 
     summaries = trials(sagemaker, name)
     assert [s["TrainingJobName"] for s in summaries] == sorted(s["TrainingJobName"] for s in summaries)
@@ -146,6 +162,27 @@ def test_an_objective_the_builtin_does_not_register_is_appended_as_objective_met
     assert "#011validation-balanced_accuracy:" in definitions[-1]["Regex"]
     metrics = {m["MetricName"]: m["Value"] for m in trial["FinalMetricDataList"]}
     assert metrics["ObjectiveMetric"] == job["BestTrainingJob"]["FinalHyperParameterTuningJobObjectiveMetric"]["Value"]
+    # The tuning job describes the definition its trials carry, ObjectiveMetric last ...
+    described = job["TrainingJobDefinition"]
+    assert described["AlgorithmSpecification"]["MetricDefinitions"][-1] == definitions[-1]
+
+    # ... and a tuning job created from that description (the SDK's warm start of an attached tuner does so)
+    # gives its trials that definition once.
+    copy = unique("tune-objcopy")
+    request = tuning_request(
+        copy,
+        breast_cancer,
+        strategy="Random",
+        max_jobs=1,
+        max_parallel=1,
+        objective=("validation:balanced_accuracy", "Maximize"),
+    )
+    request["TrainingJobDefinition"] = described
+    sagemaker.create_hyper_parameter_tuning_job(**request)
+    job = wait_for_tuning_end(sagemaker, copy)
+    trial = sagemaker.describe_training_job(TrainingJobName=job["BestTrainingJob"]["TrainingJobName"])
+    names = [item["Name"] for item in trial["AlgorithmSpecification"]["MetricDefinitions"]]
+    assert names.count("ObjectiveMetric") == 1
 
 
 def test_early_stopping_stops_a_trial_worse_than_the_median(aws: Callable[..., Any], breast_cancer: str) -> None:
@@ -299,6 +336,34 @@ def test_best_objective_not_improving_completes_the_search(aws: Callable[..., An
     assert job["HyperParameterTuningJobStatus"] == "Completed"
     assert job["TrainingJobStatusCounters"]["Completed"] == 4
     assert job["TuningJobCompletionDetails"]["NumberOfTrainingJobsObjectiveNotImproving"] == 3
+
+
+def test_convergence_detected_completes_the_search_early(aws: Callable[..., Any], breast_cancer: str) -> None:
+    sagemaker = aws("sagemaker")
+    name = unique("tune-converged")
+    # One configuration over and over: the best objective is flat, so the search has converged as soon as
+    # enough trials (sageforge.hpo.completion.CONVERGENCE_MIN_TRIALS, 10) reported it, half the budget.
+    request = tuning_request(
+        name,
+        breast_cancer,
+        strategy="Random",
+        max_jobs=20,
+        max_parallel=1,
+        ranges={"IntegerParameterRanges": [{"Name": "max_depth", "MinValue": "3", "MaxValue": "3"}]},
+        static={"objective": "binary:logistic", "eval_metric": "auc", "num_round": "2"},
+        TuningJobCompletionCriteria={"ConvergenceDetected": {"CompleteOnConvergence": "Enabled"}},
+    )
+    sagemaker.create_hyper_parameter_tuning_job(**request)
+    job = wait_for_tuning_end(sagemaker, name)
+    assert job["HyperParameterTuningJobStatus"] == "Completed"
+    assert job["TrainingJobStatusCounters"]["Completed"] == 10
+    assert job["TrainingJobStatusCounters"]["InProgress"] == job["TrainingJobStatusCounters"]["Stopped"] == 0
+    details = job["TuningJobCompletionDetails"]
+    assert job["CreationTime"] <= details["ConvergenceDetectedTime"] <= job["HyperParameterTuningEndTime"]
+    assert details["NumberOfTrainingJobsObjectiveNotImproving"] == 9
+    assert job["HyperParameterTuningJobConfig"]["TuningJobCompletionCriteria"] == {
+        "ConvergenceDetected": {"CompleteOnConvergence": "Enabled"}
+    }
 
 
 def test_max_runtime_ends_the_search_and_stops_its_trials(server: RunningServer, breast_cancer: str) -> None:

@@ -3,6 +3,7 @@ target variants, AWS's errors, invocation metrics and endpoint logs, and faults 
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import signal
@@ -18,6 +19,8 @@ from botocore.exceptions import ClientError
 
 from sageforge.testing.server import RunningServer
 from tests.hosting import FEATURES, Hosting, csv_body, local_predictions
+
+RECORDIO = "application/x-recordio-protobuf"
 
 
 def error_of(hosting: Hosting, endpoint: str, body: bytes, **params: Any) -> dict[str, Any]:
@@ -40,6 +43,25 @@ def test_predictions_equal_the_artifact_loaded_locally(hosting: Hosting) -> None
     libsvm = "\n".join(" ".join(f"{i}:{v!r}" for i, v in enumerate(map(float, row))) for row in rows[:2]).encode()
     as_lines = hosting.invoke(endpoint, libsvm, ContentType="text/libsvm", Accept="application/jsonlines")
     assert [json.loads(line)["score"] for line in as_lines["Body"].decode().splitlines()] == local_predictions(rows[:2])
+
+
+def test_recordio_protobuf_through_the_sdks_serializer_and_deserializer(hosting: Hosting) -> None:
+    from sagemaker.deserializers import RecordDeserializer
+    from sagemaker.serializers import RecordSerializer
+
+    endpoint = hosting.served_endpoint()
+    rows = FEATURES[:7]
+    response = hosting.invoke(
+        endpoint, RecordSerializer().serialize(rows).read(), ContentType=RECORDIO, Accept=RECORDIO
+    )
+    assert response["ContentType"] == RECORDIO
+    records = RecordDeserializer().deserialize(io.BytesIO(response["Body"]), RECORDIO)
+    assert [list(record.label["score"].float32_tensor.values) for record in records] == [
+        [score] for score in local_predictions(rows)
+    ]
+    failure = error_of(hosting, endpoint, b"not records", ContentType=RECORDIO)
+    assert failure["OriginalStatusCode"] == 415
+    assert "Loading recordio-protobuf data failed" in failure["OriginalMessage"]
 
 
 def test_traffic_follows_variant_weights_and_target_variant(hosting: Hosting) -> None:

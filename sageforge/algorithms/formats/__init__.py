@@ -1,14 +1,16 @@
 """Training-data formats shared by the built-ins: content types, channel files, and the parsed result.
 
 `parse_content_type` reads a channel's `ContentType` (case-insensitive, MIME parameters after `;`);
-`data_files` lists what a channel directory holds the way SageMaker containers read it; `read_text` opens
-one file, gzip or not. The per-format readers (`csv`, `libsvm`) return `LabeledData`. Each algorithm
-decides which formats it accepts and what an unset content type means.
+`data_files` lists what a channel directory holds the way SageMaker containers read it; `read_bytes`,
+`read_text` and `open_data` read one file, gzip or not. The per-format readers (`csv`, `libsvm`) return
+`LabeledData`; `recordio_protobuf` reads matrices (and raises ValueError, as it also serves inference).
+Each algorithm decides which formats it accepts and what an unset content type means.
 """
 
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
 from dataclasses import dataclass
 from enum import Enum
@@ -115,6 +117,13 @@ def read_bytes(path: Path) -> bytes:
         except (OSError, EOFError, zlib.error) as error:
             raise UserError(f"{path}: could not decompress gzip data: {error}") from None
     return raw
+
+
+def open_data(path: Path) -> io.BufferedIOBase:
+    """``path`` open for reading its bytes, gunzipped as they are read when it is gzip (see `read_bytes`)."""
+    with path.open("rb") as probe:
+        compressed = probe.read(len(_GZIP_MAGIC)) == _GZIP_MAGIC
+    return gzip.open(path, "rb") if compressed else path.open("rb")
 
 
 def read_text(path: Path) -> str:

@@ -4,21 +4,33 @@ Every value arrives as a string (CreateTrainingJob's map). `parse_hyperparameter
 container's order: aliases (`learning_rate` -> `eta`, ...), required names, then per name "extraneous",
 parse and range checks, then the rules that involve several hyperparameters. Messages keep the
 container's wording (`Extraneous hyperparameter found: <name>`, `Missing required hyperparameter: <name>`,
-`Hyperparameter <name>: <value> is not in <range>`), all raised as UserError.
+`Hyperparameter <name>: <value> is not in <range>`), all raised as UserError: the table's style is the
+shared `TOOLKIT_STYLE`, its rows the shared ones of `sageforge.algorithms.hyperparameters` plus the two
+composite rows only XGBoost has (`CommaList`, `IntegerSequence`).
 """
 
 from __future__ import annotations
 
 import ast
-import math
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sageforge.algorithms.base import UserError
+from sageforge.algorithms.hyperparameters import (
+    TOOLKIT_STYLE,
+    Categorical,
+    Continuous,
+    Flag,
+    Hyperparameter,
+    HyperparameterTable,
+    Integer,
+    Interval,
+    InvalidValue,
+    Malformed,
+    Value,
+)
 from sageforge.algorithms.xgboost import CHANNELS, MAXIMIZE_METRICS, METRICS
 
-Value = int | float | str | tuple[str, ...]
 XGBoostParam = int | float | str
 
 ALIASES: Mapping[str, str] = {
@@ -28,98 +40,10 @@ ALIASES: Mapping[str, str] = {
     "reg_alpha": "alpha",
 }
 
-
-@dataclass(frozen=True)
-class Interval:
-    """A numeric range; a missing bound is unbounded. Prints in interval notation, e.g. `(0, 1]`."""
-
-    low: float | None = None
-    high: float | None = None
-    low_open: bool = False
-    high_open: bool = False
-
-    def __contains__(self, value: float) -> bool:
-        above = self.low is None or value > self.low or (value == self.low and not self.low_open)
-        below = self.high is None or value < self.high or (value == self.high and not self.high_open)
-        return above and below
-
-    def __str__(self) -> str:
-        low = "(-inf" if self.low is None else f"{'(' if self.low_open else '['}{self.low}"
-        high = "+inf)" if self.high is None else f"{self.high}{')' if self.high_open else ']'}"
-        return f"{low}, {high}"
-
-
 AT_LEAST_0 = Interval(low=0)
 AT_LEAST_1 = Interval(low=1)
 ZERO_TO_ONE = Interval(low=0, high=1)
 FRACTION = Interval(low=0, high=1, low_open=True)  # (0, 1]: sampling ratios
-
-
-@dataclass(frozen=True)
-class Hyperparameter(ABC):
-    """One row of the table. `to_xgboost` says whether `xgboost.train` receives it as a parameter."""
-
-    name: str
-    required: bool = False
-    to_xgboost: bool = True
-
-    @abstractmethod
-    def parse(self, raw: str) -> Value:
-        """The typed value of `raw`, or UserError."""
-
-    def _error(self, problem: str) -> UserError:
-        return UserError(f"Hyperparameter {self.name}: {problem}")
-
-
-@dataclass(frozen=True)
-class Integer(Hyperparameter):
-    interval: Interval = Interval()
-
-    def parse(self, raw: str) -> Value:
-        try:
-            value = int(raw)  # int(), as the container: "10.0" is not an integer
-        except ValueError:
-            raise self._error(f"could not parse value {raw!r} as an integer") from None
-        if value not in self.interval:
-            raise self._error(f"{value} is not in {self.interval}")
-        return value
-
-
-@dataclass(frozen=True)
-class Continuous(Hyperparameter):
-    interval: Interval = Interval()
-
-    def parse(self, raw: str) -> Value:
-        try:
-            value = float(raw)
-        except ValueError:
-            raise self._error(f"could not parse value {raw!r} as a number") from None
-        if math.isnan(value) or value not in self.interval:
-            raise self._error(f"{value} is not in {self.interval}")
-        return value
-
-
-@dataclass(frozen=True)
-class Categorical(Hyperparameter):
-    values: tuple[str, ...] = ()
-    renamed: tuple[tuple[str, str], ...] = ()  # legacy value -> the value XGBoost now uses
-
-    def parse(self, raw: str) -> Value:
-        value = dict(self.renamed).get(raw, raw)
-        if value not in self.values:
-            raise self._error(f"{raw!r} is not one of: {', '.join(self.values)}")
-        return value
-
-
-@dataclass(frozen=True)
-class Flag(Hyperparameter):
-    """`true`/`false` in any case (the SDK sends Python's `True`/`False`); the value is lower-cased."""
-
-    def parse(self, raw: str) -> Value:
-        value = raw.strip().lower()
-        if value not in ("true", "false"):
-            raise self._error(f"{raw!r} is not one of: true, false")
-        return value
 
 
 @dataclass(frozen=True)
@@ -133,7 +57,7 @@ class CommaList(Hyperparameter):
         items = tuple(item.strip() for item in raw.split(","))
         rejected = [item for item in items if not self.accepts(item)]
         if rejected:
-            raise self._error(f"value {rejected[0]!r} not in range {self.expected}")
+            raise InvalidValue(Malformed(f"value {rejected[0]!r} not in range {self.expected}"))
         return items
 
 
@@ -151,14 +75,15 @@ class IntegerSequence(Hyperparameter):
         try:
             literal = ast.literal_eval(raw)
         except (ValueError, SyntaxError):
-            raise self._error(f"could not parse value {raw!r}") from None
+            raise InvalidValue(Malformed(f"could not parse value {raw!r}")) from None
         groups = literal if self.nested else [literal]
         if not isinstance(groups, (list, tuple)) or not all(isinstance(group, (list, tuple)) for group in groups):
-            raise self._error(f"{raw!r} is not a {'list of lists' if self.nested else 'tuple'} of integers")
+            problem = f"{raw!r} is not a {'list of lists' if self.nested else 'tuple'} of integers"
+            raise InvalidValue(Malformed(problem))
         for group in groups:
             for element in group:
                 if not isinstance(element, int) or element not in self.allowed:
-                    raise self._error(f"value {element!r} in {raw!r} not in range {self.allowed}")
+                    raise InvalidValue(Malformed(f"value {element!r} in {raw!r} not in range {self.allowed}"))
         if self.nested:
             return "[" + ", ".join("[" + ", ".join(map(str, group)) + "]" for group in groups) + "]"
         return "(" + ",".join(map(str, literal)) + ")"
@@ -187,16 +112,16 @@ TREE_UPDATERS = TREE_GROW_UPDATERS + ("sync", "refresh", "prune")
 LINEAR_UPDATERS = ("shotgun", "coord_descent")
 
 # The union of the 1.0-1 ... 1.7-1 containers' tables. Parameters that XGBoost 2/3 removed are still
-# accepted (jobs written for the container keep validating) but no longer passed on (`to_xgboost=False`).
+# accepted (jobs written for the container keep validating) but no longer passed on (`CONTAINER_ONLY`).
 HYPERPARAMETERS: tuple[Hyperparameter, ...] = (
-    Integer("num_round", required=True, to_xgboost=False, interval=AT_LEAST_1),
+    Integer("num_round", required=True, interval=AT_LEAST_1),
     Integer("num_class", interval=Interval(low=2)),
     Categorical("objective", values=OBJECTIVES, renamed=(("reg:linear", "reg:squarederror"),)),
-    CommaList("eval_metric", to_xgboost=False, accepts=_is_eval_metric, expected=", ".join(METRICS)),
-    Integer("early_stopping_rounds", to_xgboost=False, interval=AT_LEAST_1),
-    Integer("csv_weights", to_xgboost=False, interval=ZERO_TO_ONE),
+    CommaList("eval_metric", accepts=_is_eval_metric, expected=", ".join(METRICS)),
+    Integer("early_stopping_rounds", interval=AT_LEAST_1),
+    Integer("csv_weights", interval=ZERO_TO_ONE),
     Categorical("booster", values=("gbtree", "gblinear", "dart")),
-    Integer("silent", to_xgboost=False, interval=ZERO_TO_ONE),
+    Integer("silent", interval=ZERO_TO_ONE),
     Integer("verbosity", interval=Interval(low=0, high=3)),
     Integer("nthread", interval=AT_LEAST_1),
     Continuous("eta", interval=ZERO_TO_ONE),
@@ -211,20 +136,20 @@ HYPERPARAMETERS: tuple[Hyperparameter, ...] = (
     Continuous("lambda", interval=AT_LEAST_0),
     Continuous("alpha", interval=AT_LEAST_0),
     Categorical("tree_method", values=("auto", "exact", "approx", "hist", "gpu_hist")),
-    Continuous("sketch_eps", to_xgboost=False, interval=Interval(low=0, high=1, low_open=True, high_open=True)),
+    Continuous("sketch_eps", interval=Interval(low=0, high=1, low_open=True, high_open=True)),
     Continuous("scale_pos_weight", interval=Interval(low=0, low_open=True)),
     CommaList(
         "updater",
         accepts=(TREE_UPDATERS + LINEAR_UPDATERS).__contains__,
         expected=", ".join(TREE_UPDATERS + LINEAR_UPDATERS),
     ),
-    Categorical("dsplit", to_xgboost=False, values=("row", "col")),
+    Categorical("dsplit", values=("row", "col")),
     Integer("refresh_leaf", interval=ZERO_TO_ONE),
     Categorical("process_type", values=("default", "update")),
     Categorical("grow_policy", values=("depthwise", "lossguide")),
     Integer("max_leaves", interval=AT_LEAST_0),
     Integer("max_bin", interval=AT_LEAST_0),
-    Categorical("predictor", to_xgboost=False, values=("auto", "cpu_predictor", "gpu_predictor")),
+    Categorical("predictor", values=("auto", "cpu_predictor", "gpu_predictor")),
     IntegerSequence("monotone_constraints", allowed=Interval(low=-1, high=1)),
     IntegerSequence("interaction_constraints", allowed=AT_LEAST_1, nested=True),
     Categorical("sample_type", values=("uniform", "weighted")),
@@ -232,28 +157,48 @@ HYPERPARAMETERS: tuple[Hyperparameter, ...] = (
     Continuous("rate_drop", interval=ZERO_TO_ONE),
     Integer("one_drop", interval=ZERO_TO_ONE),
     Continuous("skip_drop", interval=ZERO_TO_ONE),
-    Continuous("lambda_bias", to_xgboost=False, interval=ZERO_TO_ONE),
+    Continuous("lambda_bias", interval=ZERO_TO_ONE),
     Continuous("tweedie_variance_power", interval=Interval(low=1, high=2, low_open=True, high_open=True)),
     Continuous("base_score", interval=AT_LEAST_0),
     Integer("seed", interval=Interval(low=-(2**31), high=2**31 - 1, low_open=True, high_open=True)),
     Integer("num_parallel_tree", interval=AT_LEAST_1),
-    Flag("save_model_on_termination", to_xgboost=False),
+    Flag("save_model_on_termination"),
     Categorical("aft_loss_distribution", values=("normal", "logistic", "extreme")),
     Continuous("aft_loss_distribution_scale", interval=AT_LEAST_0),
-    Flag("deterministic_histogram", to_xgboost=False),
-    Flag("single_precision_histogram", to_xgboost=False),
+    Flag("deterministic_histogram"),
+    Flag("single_precision_histogram"),
     Categorical("sampling_method", values=("uniform", "gradient_based")),
-    Continuous("prob_buffer_row", to_xgboost=False, interval=Interval(low=1, low_open=True)),
-    Flag("use_dask_gpu_training", to_xgboost=False),
-    Integer("_kfold", to_xgboost=False, interval=Interval(low=2)),
-    Integer("_num_cv_round", to_xgboost=False, interval=AT_LEAST_1),
+    Continuous("prob_buffer_row", interval=Interval(low=1, low_open=True)),
+    Flag("use_dask_gpu_training"),
+    Integer("_kfold", interval=Interval(low=2)),
+    Integer("_num_cv_round", interval=AT_LEAST_1),
     Categorical(
         "_tuning_objective_metric",
-        to_xgboost=False,
         values=tuple(f"{channel}:{metric}" for channel in CHANNELS for metric in METRICS),
     ),
 )
-_BY_NAME: Mapping[str, Hyperparameter] = {hyperparameter.name: hyperparameter for hyperparameter in HYPERPARAMETERS}
+# What the container handles itself; every other hyperparameter is passed on to `xgboost.train`.
+CONTAINER_ONLY = frozenset(
+    {
+        "num_round",
+        "eval_metric",
+        "early_stopping_rounds",
+        "csv_weights",
+        "silent",
+        "sketch_eps",
+        "dsplit",
+        "predictor",
+        "lambda_bias",
+        "save_model_on_termination",
+        "deterministic_histogram",
+        "single_precision_histogram",
+        "prob_buffer_row",
+        "use_dask_gpu_training",
+        "_kfold",
+        "_num_cv_round",
+        "_tuning_objective_metric",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -292,24 +237,13 @@ class TrainingConfig:
 
 def parse_hyperparameters(raw: Mapping[str, str]) -> TrainingConfig:
     """Validate CreateTrainingJob's HyperParameters the way the container does; UserError on the first problem."""
-    named = {ALIASES.get(name, name): value for name, value in raw.items()}
-    for hyperparameter in HYPERPARAMETERS:
-        if hyperparameter.required and hyperparameter.name not in named:
-            raise UserError(f"Missing required hyperparameter: {hyperparameter.name}")
-    values: dict[str, Value] = {}
-    for name, text in named.items():
-        if name not in _BY_NAME:
-            raise UserError(f"Extraneous hyperparameter found: {name}")
-        values[name] = _BY_NAME[name].parse(text)
-    for rule in _RULES:
-        rule(values)
-    return _training_config(values)
+    return _training_config(TABLE.parse({ALIASES.get(name, name): value for name, value in raw.items()}))
 
 
 def _training_config(values: Mapping[str, Value]) -> TrainingConfig:
     params: dict[str, XGBoostParam] = {}
     for name, value in values.items():
-        if _BY_NAME[name].to_xgboost:
+        if name not in CONTAINER_ONLY:
             params[name] = ",".join(value) if isinstance(value, tuple) else value
     if params.get("tree_method") == "gpu_hist":
         # XGBoost 2 replaced tree_method=gpu_hist with hist on device cuda.
@@ -393,3 +327,4 @@ _RULES: tuple[Callable[[Mapping[str, Value]], None], ...] = (
     _updaters_fit_booster,
     _supported_by_sageforge,
 )
+TABLE = HyperparameterTable(HYPERPARAMETERS, TOOLKIT_STYLE, _RULES)

@@ -8,6 +8,9 @@ The engine runs it once per instance under the SageMaker container contract:
 - `SAGEFORGE_HOSTS` (JSON host -> address) and `SAGEFORGE_COLLECTIVE_PORT` (a free port on the first host)
   drive multi-instance training: the first host runs XGBoost's tracker, every host joins the collective
   with its own shard, and only the first host writes the model.
+- Both channels take the train channel's `ContentType`: `text/libsvm` (the default), `text/csv` (label first;
+  `csv_weights=1`: weight second) or `application/x-recordio-protobuf` (`features["values"]` dense or sparse,
+  `label["values"]` required). Parquet, which the container also reads, is refused.
 - `SAGEFORGE_ALGORITHM_VERSION` (optional) is the image tag's version, e.g. `1.7-1`; it is logged. Every
   version writes the same artifact format and uses the 1.3-1+ early-stopping rules (best model kept).
 
@@ -45,6 +48,7 @@ from sageforge.algorithms.base import UserError
 from sageforge.algorithms.formats import ContentType, DataFormat, LabeledData, data_files, parse_content_type
 from sageforge.algorithms.formats.csv import read_csv
 from sageforge.algorithms.formats.libsvm import read_libsvm
+from sageforge.algorithms.formats.recordio_protobuf import read_files
 from sageforge.algorithms.xgboost import CHANNELS
 from sageforge.algorithms.xgboost.hyperparameters import TrainingConfig, parse_hyperparameters
 from sageforge.algorithms.xgboost.metrics import custom_metric, split_metrics
@@ -189,10 +193,11 @@ def _data_format(content_type: str | None) -> DataFormat:
         raise UserError(
             f"{content_type} is not an accepted csv ContentType. Optional parameter label_size must be equal to 1"
         )
-    if parsed.data_format not in (DataFormat.CSV, DataFormat.LIBSVM):
-        # LIMITATION: the container also reads parquet and recordio-protobuf.
+    if parsed.data_format is DataFormat.PARQUET:
+        # LIMITATION: the container also reads parquet.
         raise UserError(
-            f"ContentType {content_type} is not supported by sageforge's XGBoost; use text/csv or text/libsvm"
+            f"ContentType {content_type} is not supported by sageforge's XGBoost; "
+            "use text/csv, text/libsvm or application/x-recordio-protobuf"
         )
     return parsed.data_format
 
@@ -205,10 +210,28 @@ def _load(job: Job, channel: str) -> LabeledData | None:
     files = data_files(job.container.channel_dir(channel))
     if job.data_format is DataFormat.CSV:
         data = read_csv(files, has_weights=job.config.csv_weights)
+    elif job.data_format is DataFormat.RECORDIO_PROTOBUF:
+        data = _read_recordio_protobuf(files)
     else:
         data = read_libsvm(files)
     logger.info("channel %s: %d rows, %d features from %d files", channel, data.num_rows, data.num_features, len(files))
     return data if data.num_rows else None
+
+
+def _read_recordio_protobuf(files: list[Path]) -> LabeledData:
+    """Rows from `features["values"]` (dense, or sparse: absent entries missing), labels from `label["values"]`."""
+    try:
+        features, labels = read_files(files)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    if labels is None and features.shape[0]:
+        raise UserError(
+            f"Got input data without labels (no label['values'] in {files[0]}). Please check the input data set."
+        )
+    return LabeledData(
+        features=features.astype(np.float32, copy=False),
+        labels=np.empty(0, dtype=np.float32) if labels is None else labels.astype(np.float32, copy=False),
+    )
 
 
 def _require_data(job: Job, train: LabeledData | None, validation: LabeledData | None) -> LabeledData:
@@ -217,7 +240,9 @@ def _require_data(job: Job, train: LabeledData | None, validation: LabeledData |
         raise UserError(f"No data in training channel path {job.container.channel_dir('train')}")
     if "validation" in job.channels and validation is None:
         raise UserError(f"No data in validation channel path {job.container.channel_dir('validation')}")
-    if job.data_format is DataFormat.CSV and validation is not None and validation.num_features != train.num_features:
+    # libsvm rows name their columns, so its channels may differ in width; the other formats' rows have one.
+    widths_fixed = job.data_format is not DataFormat.LIBSVM
+    if widths_fixed and validation is not None and validation.num_features != train.num_features:
         raise UserError(
             f"feature_names mismatch: validation data has {validation.num_features} feature columns, "
             f"training data has {train.num_features}"

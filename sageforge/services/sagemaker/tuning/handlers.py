@@ -30,10 +30,12 @@ from sageforge.aws.specs import service_model
 from sageforge.hpo.trials import Direction
 from sageforge.services.sagemaker.listing import list_records, next_offset, timestamp
 from sageforge.services.sagemaker.tuning import entities
+from sageforge.services.sagemaker.tuning.description import described_request
 from sageforge.services.sagemaker.tuning.jobs import KIND, TuningJobManager
 from sageforge.store.metadata.records import Record
 
-# Members a CreateHyperParameterTuningJob request and its Describe response share are echoed as given.
+# Members a CreateHyperParameterTuningJob request and its Describe response share are echoed as given, with
+# the defaults SageMaker describes (``description``).
 _model = service_model("sagemaker")
 ECHOED = frozenset(_model.operation_model("CreateHyperParameterTuningJob").input_shape.members) & frozenset(
     _model.operation_model("DescribeHyperParameterTuningJob").output_shape.members
@@ -57,7 +59,8 @@ class TuningHandlers:
     @operation("DescribeHyperParameterTuningJob")
     def describe_hyper_parameter_tuning_job(self, context: RequestContext, request: dict[str, Any]) -> dict[str, Any]:
         record = self._jobs.describe(context.account_id, context.region, request["HyperParameterTuningJobName"])
-        output = {key: record.body["request"][key] for key in ECHOED if key in record.body["request"]}
+        request = described_request(record.body["request"])
+        output = {key: request[key] for key in ECHOED if key in request}
         output.update(_summary(record))
         state, objective = record.body["state"], _objective(record)
         del output["Strategy"], output["ResourceLimits"]

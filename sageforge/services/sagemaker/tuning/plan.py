@@ -306,6 +306,8 @@ def _trial_template(definition: Mapping[str, Any], objective: Objective, tags: l
         resolved = registry.resolve(algorithm.get("TrainingImage") or algorithm["AlgorithmName"])
         known = resolved.algorithm.metric_definition(objective.metric) if resolved is not None else None
         if known is not None:
+            # A request copied from a description (the SDK's warm start of an attached tuner) already has one.
+            definitions = [item for item in definitions if item["Name"] != OBJECTIVE_DEFINITION]
             definitions.append({"Name": OBJECTIVE_DEFINITION, "Regex": known.regex})
     if definitions:
         specification["MetricDefinitions"] = definitions
