@@ -1,4 +1,5 @@
-"""``python -m bench [xgboost|api|s3|tuning|invoke|batch ...]``: run the benchmarks (all by default) and print their tables.
+"""``python -m bench [xgboost|api|s3|tuning|invoke|batch|algorithms ...]``: run the benchmarks (all by default)
+and print their tables.
 
 They run in sageforge's environment with its ``test`` extra, plus wrk for ``invoke``. The mlflow server that
 ``invoke`` compares against is installed by that benchmark into ``bench/.data/mlflow-venv``, never here.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bench import api_latency, batch_transform, invoke, s3_transfer, tuning, xgboost_job
+from bench import algorithms, api_latency, batch_transform, invoke, s3_transfer, tuning, xgboost_job
 
 SUITES = {
     "xgboost": xgboost_job.run,
@@ -18,6 +19,7 @@ SUITES = {
     "tuning": tuning.run,
     "invoke": invoke.run,
     "batch": batch_transform.run,
+    "algorithms": algorithms.run,
 }
 
 

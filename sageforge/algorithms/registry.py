@@ -14,7 +14,13 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from sageforge.algorithms.base import BuiltinAlgorithm
+from sageforge.algorithms.factorization_machines import FACTORIZATION_MACHINES
+from sageforge.algorithms.ipinsights import IP_INSIGHTS
+from sageforge.algorithms.kmeans import KMEANS
+from sageforge.algorithms.knn import KNN
 from sageforge.algorithms.linear_learner import LINEAR_LEARNER
+from sageforge.algorithms.pca import PCA
+from sageforge.algorithms.randomcutforest import RANDOM_CUT_FOREST
 from sageforge.algorithms.xgboost import XGBOOST
 
 
@@ -56,6 +62,12 @@ _REPOSITORIES: Mapping[str, ImageRepository] = MappingProxyType(
         # The first-generation image (XGBoost 0.72).
         "xgboost": ImageRepository(XGBOOST, ("1",), latest="1"),
         "linear-learner": ImageRepository(LINEAR_LEARNER, ("1",), latest="1"),
+        "factorization-machines": ImageRepository(FACTORIZATION_MACHINES, ("1",), latest="1"),
+        "ipinsights": ImageRepository(IP_INSIGHTS, ("1",), latest="1"),
+        "knn": ImageRepository(KNN, ("1",), latest="1"),
+        "randomcutforest": ImageRepository(RANDOM_CUT_FOREST, ("1",), latest="1"),
+        "kmeans": ImageRepository(KMEANS, ("1",), latest="1"),
+        "pca": ImageRepository(PCA, ("1",), latest="1"),
     }
 )
 

@@ -2,6 +2,7 @@
 
 Phases: wait for CPUs (Starting) -> lay out the instance directories and plan the channels (Starting) -> stage
 data and checkpoints (Downloading) -> run every instance at once (Training) -> upload (Uploading) -> outcome.
+Pipe channels are not staged: each instance's FIFOs are fed while it runs and removed when it exits.
 A stop or MaxRuntimeInSeconds interrupts whichever phase is under way; instances get SIGTERM and, after the
 grace period, SIGKILL, and whatever model they saved is still uploaded. The first instance to exit non-zero
 fails the job and the others are terminated.
@@ -27,6 +28,7 @@ from sageforge.engine.errors import EngineError, LaunchError
 from sageforge.engine.instance_types import instance_resources
 from sageforge.engine.logs import JobLogWriter, training_log_stream
 from sageforge.engine.metrics import MetricScraper
+from sageforge.engine.pipes import ChannelPipes
 from sageforge.engine.scheduler import CpuScheduler
 from sageforge.engine.status import (
     COMPLETED_MESSAGE,
@@ -77,6 +79,13 @@ class _Exited:
     code: int
 
 
+@dataclass(frozen=True)
+class _PipeFailed:
+    """A Pipe channel could not be streamed to an instance; fails the job like a failed instance."""
+
+    reason: str
+
+
 _INTERRUPT = object()  # queued by ``interrupt`` to wake the training loop
 
 
@@ -96,7 +105,7 @@ class TrainingRun:
         self._stop_reason: SecondaryStatus | None = None
         self._grace_seconds = context.stop_grace_seconds
         self._interrupted = threading.Event()
-        self._events: queue.Queue[_Exited | object] = queue.Queue()
+        self._events: queue.Queue[_Exited | _PipeFailed | object] = queue.Queue()
         self._stopping_reported = False
         self._started: float | None = None
         # Built here so that an invalid regex is refused by ``submit`` rather than failing the job later.
@@ -143,19 +152,19 @@ class TrainingRun:
         deadline.start()
         try:
             try:
-                workspaces = self._prepare()
+                workspaces, pipes = self._prepare()
             except _Stopped:
                 self._report_stopping()
                 return self._outcome(self._stop_status())
             except EngineError as error:
                 return self._outcome(SecondaryStatus.FAILED, failure_reason=str(error))
-            failure = self._train(workspaces)
+            failure = self._train(workspaces, pipes)
         finally:
             deadline.cancel()
             scheduler.release(workload.job_name)
         return self._conclude(workspaces, failure)
 
-    def _prepare(self) -> list[InstanceWorkspace]:
+    def _prepare(self) -> tuple[list[InstanceWorkspace], list[ChannelPipes]]:
         workload, objects = self.workload, self._context.objects
         self._status(SecondaryStatus.STARTING, PREPARING_MESSAGE)
         workspaces = [InstanceWorkspace.create(self._directory / host, workload, host) for host in workload.hosts]
@@ -165,11 +174,17 @@ class TrainingRun:
         ]
         self._check_interrupt()
         self._status(SecondaryStatus.DOWNLOADING, DOWNLOADING_MESSAGE)
+        pipes: list[ChannelPipes] = []
         try:
             for index, workspace in enumerate(workspaces):
+                streams = []
                 for channel, plan in zip(workload.channels, plans, strict=True):
                     share = host_share(plan, channel, index, len(workspaces))
-                    stage_channel(objects, share, workspace.channel_dir(channel.name), stop=self._interrupted)
+                    if channel.is_pipe:
+                        streams.append((channel, share))
+                    else:
+                        stage_channel(objects, share, workspace.channel_dir(channel.name), stop=self._interrupted)
+                pipes.append(ChannelPipes(objects, workspace.data_dir, streams, self._pipe_failed))
                 if workload.checkpoint is not None:
                     download_checkpoints(
                         objects, workload.checkpoint, workspace.checkpoints_dir, stop=self._interrupted
@@ -177,9 +192,12 @@ class TrainingRun:
         except TransferInterrupted:
             raise _Stopped from None
         self._check_interrupt()
-        return workspaces
+        return workspaces, pipes
 
-    def _train(self, workspaces: Sequence[InstanceWorkspace]) -> str | None:
+    def _pipe_failed(self, reason: str) -> None:
+        self._events.put(_PipeFailed(reason))
+
+    def _train(self, workspaces: Sequence[InstanceWorkspace], pipes: Sequence[ChannelPipes]) -> str | None:
         """Run the instances to their end; the failure reason if the job failed."""
         workload, backend = self.workload, self._context.backend
         placement = backend.place(workload.job_name, workload.hosts)
@@ -189,8 +207,9 @@ class TrainingRun:
         failure: str | None = None
         try:
             streams: list[str] = []
-            for host, workspace in zip(workload.hosts, workspaces, strict=True):
+            for host, workspace, instance_pipes in zip(workload.hosts, workspaces, pipes, strict=True):
                 started = time.time()
+                instance_pipes.start(f"sageforge-{workload.job_name}-{host}-pipe")
                 try:
                     handles.append(backend.launch(self._instance_spec(host, workspace, placement)))
                 except LaunchError as error:
@@ -203,7 +222,7 @@ class TrainingRun:
             for index, handle in enumerate(handles):
                 pump = threading.Thread(
                     target=self._pump,
-                    args=(index, handle, streams[index], writer),
+                    args=(index, handle, streams[index], writer, pipes[index]),
                     name=f"sageforge-{workload.job_name}-{workload.hosts[index]}",
                     daemon=True,
                 )
@@ -217,6 +236,9 @@ class TrainingRun:
         finally:
             for pump in pumps:
                 pump.join()
+            # Again for the instances that never launched (or all of them, after an engine error).
+            for instance_pipes in pipes:
+                instance_pipes.close()
             writer.close()
         return failure
 
@@ -240,6 +262,11 @@ class TrainingRun:
                     )
                     terminating = True
                     self._terminate(handles)
+            elif isinstance(event, _PipeFailed):
+                if not terminating:
+                    failure = event.reason
+                    terminating = True
+                    self._terminate(handles)
             else:
                 if not terminating:
                     terminating = True
@@ -254,7 +281,7 @@ class TrainingRun:
         for handle in handles:
             handle.terminate(grace)
 
-    def _pump(self, index: int, handle: InstanceHandle, stream: str, writer: JobLogWriter) -> None:
+    def _pump(self, index: int, handle: InstanceHandle, stream: str, writer: JobLogWriter, pipes: ChannelPipes) -> None:
         """Carry one instance's output to the log store and the metric scraper, then report its exit."""
         host = self.workload.hosts[index]
         try:
@@ -264,6 +291,7 @@ class TrainingRun:
                     self._notify(self._listener.on_metric, observation.name, observation.value, observation.timestamp)
         finally:
             code = handle.wait()
+            pipes.close()
             self._events.put(_Exited(index, code if code is not None else -1))
 
     def _conclude(self, workspaces: Sequence[InstanceWorkspace], failure: str | None) -> TrainingOutcome:

@@ -15,8 +15,9 @@ from sageforge.engine.errors import InvalidS3Uri
 DataType = Literal["S3Prefix", "ManifestFile"]
 Distribution = Literal["FullyReplicated", "ShardedByS3Key"]
 Compression = Literal["None", "Gzip"]
-InputMode = Literal["File"]
-RecordWrapper = Literal["None"]
+# FastFile is staged as File: the data is read the same way, only SageMaker's lazy download is not imitated.
+InputMode = Literal["File", "Pipe", "FastFile"]
+RecordWrapper = Literal["None", "RecordIO"]
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,11 @@ class ChannelSpec:
     content_type: str | None = None
     input_mode: InputMode = "File"
     record_wrapper: RecordWrapper = "None"
+
+    @property
+    def is_pipe(self) -> bool:
+        """Streamed through FIFOs (engine/pipes.py) rather than staged into a folder."""
+        return self.input_mode == "Pipe"
 
 
 class MetricDefinition(NamedTuple):

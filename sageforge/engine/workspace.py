@@ -4,7 +4,8 @@ The instance sees it as ``$SAGEMAKER_BASE_DIR`` (the sagemaker-training toolkit 
 ``/opt/ml``)::
 
     input/config/{hyperparameters,inputdataconfig,resourceconfig}.json
-    input/data/<channel>/          staged input
+    input/data/<channel>/          staged input (File, FastFile)
+    input/data/<channel>_<epoch>   a FIFO per epoch (Pipe; engine/pipes.py)
     model/                         -> <output>/<job>/output/model.tar.gz
     output/failure                 -> FailureReason (first 1024 characters)
     output/data/                   -> <output>/<job>/output/output.tar.gz
@@ -48,15 +49,20 @@ class InstanceWorkspace:
     def checkpoints_dir(self) -> Path:
         return self.root / "checkpoints"
 
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "input" / "data"
+
     def channel_dir(self, channel: str) -> Path:
-        return self.root / "input" / "data" / channel
+        return self.data_dir / channel
 
     @classmethod
     def create(cls, root: Path, workload: TrainingWorkload, host: str) -> InstanceWorkspace:
         """Make the layout under ``root`` and write ``host``'s config files."""
         workspace = cls(root)
         folders = [workspace.config_dir, workspace.model_dir, workspace.output_data_dir, workspace.checkpoints_dir]
-        folders += [workspace.channel_dir(channel.name) for channel in workload.channels]
+        folders += [workspace.data_dir]
+        folders += [workspace.channel_dir(channel.name) for channel in workload.channels if not channel.is_pipe]
         for folder in folders:
             folder.mkdir(parents=True, exist_ok=True)
         _write_json(workspace.config_dir / "hyperparameters.json", dict(workload.hyperparameters))

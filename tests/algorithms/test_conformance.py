@@ -35,6 +35,7 @@ from sageforge.algorithms.registry import builtin_algorithms
 from sageforge.engine.metrics import MetricScraper
 from sageforge.engine.workload import MetricDefinition
 from tests.algorithms.opt_ml import Channel, Run, csv_rows, run_container
+from tests.algorithms.test_ipinsights import logins
 
 Rows = npt.NDArray[np.float64]
 # XGBoost guesses the format of a model file without extension (UBJSON, correctly) and says so.
@@ -105,6 +106,13 @@ def _recordio_and_json_requests(run: Run) -> list[tuple[bytes, str]]:
     ]
 
 
+def _login_requests(run: Run) -> list[tuple[bytes, str]]:
+    """The first three `entity,ip` rows of the run's train file as a CSV and a JSON request."""
+    rows = (run.base / "input" / "data" / "train" / "data").read_text().splitlines()[:3]
+    instances = [{"features": row.split(",")} for row in rows]
+    return [("\n".join(rows).encode(), "text/csv"), (json.dumps({"instances": instances}).encode(), "application/json")]
+
+
 @dataclass(frozen=True)
 class TrainingCase:
     """One small job: its hyperparameters and channels (built when the case runs)."""
@@ -171,6 +179,47 @@ CASES: Mapping[str, AlgorithmCase] = {
             for channel in ("train", "validation")
         },
     ),
+    "factorization-machines": AlgorithmCase(
+        trainings=(
+            TrainingCase(
+                "binary",
+                {"feature_dim": "6", "num_factors": "4", "predictor_type": "binary_classifier", "epochs": "3"},
+                lambda: _recordio(_classes(200, 6, 2, seed=7), "train", "test", sparse=True),
+            ),
+            TrainingCase(
+                "regressor",
+                {"feature_dim": "6", "num_factors": "4", "predictor_type": "regressor", "mini_batch_size": "50"},
+                lambda: _recordio(_regression(200, 6, seed=8), "train", "test"),
+            ),
+        ),
+        required_hyperparameter="num_factors",
+        unknown_message="Additional properties are not allowed ('{name}' was unexpected)",
+        missing_message="'{name}' is a required property",
+        requests=_recordio_and_json_requests,
+    ),
+    "ipinsights": AlgorithmCase(
+        trainings=(
+            TrainingCase(
+                "logins",
+                {
+                    "num_entity_vectors": "100",
+                    "vector_dim": "8",
+                    "epochs": "2",
+                    "mini_batch_size": "50",
+                    "batch_metrics_publish_interval": "2",
+                },
+                lambda: {
+                    name: Channel(("\n".join(lines) + "\n").encode())
+                    for name, lines in (("train", logins(30, 300)), ("validation", logins(30, 100, seed=1)))
+                },
+            ),
+        ),
+        required_hyperparameter="vector_dim",
+        unknown_message="Additional properties are not allowed ('{name}' was unexpected)",
+        missing_message="'{name}' is a required property",
+        answer_key="dot_product",
+        requests=_login_requests,
+    ),
     "linear-learner": AlgorithmCase(
         trainings=(
             TrainingCase(
@@ -198,6 +247,103 @@ CASES: Mapping[str, AlgorithmCase] = {
         required_hyperparameter="predictor_type",
         unknown_message="Additional properties are not allowed ('{name}' was unexpected)",
         missing_message="'{name}' is a required property",
+    ),
+    "knn": AlgorithmCase(
+        trainings=(
+            TrainingCase(
+                "classifier",
+                {"feature_dim": "6", "k": "5", "predictor_type": "classifier", "sample_size": "200"},
+                lambda: _split(_classes(240, 6, 3, seed=7), "train", "test"),
+            ),
+            TrainingCase(
+                "regressor",
+                {
+                    "feature_dim": "6",
+                    "k": "5",
+                    "predictor_type": "regressor",
+                    "sample_size": "100",
+                    "dimension_reduction_type": "fjlt",
+                    "dimension_reduction_target": "4",
+                },
+                lambda: _split(_regression(240, 6, seed=8), "train", "test"),
+            ),
+        ),
+        required_hyperparameter="k",
+        unknown_message="Additional properties are not allowed ('{name}' was unexpected)",
+        missing_message="'{name}' is a required property",
+        answer_key="predicted_label",
+    ),
+    "randomcutforest": AlgorithmCase(
+        trainings=(
+            TrainingCase(
+                "csv",
+                {"feature_dim": "4", "num_trees": "50", "num_samples_per_tree": "64"},
+                lambda: {
+                    name: Channel(channel.data, "text/csv;label_size=1")
+                    for name, channel in _split(_anomalies(300, 4, seed=11), "train", "test").items()
+                },
+            ),
+            TrainingCase(
+                "recordio",
+                {"feature_dim": "4", "num_trees": "50", "eval_metrics": '["precision_recall_fscore"]'},
+                lambda: {
+                    "train": _recordio(_anomalies(200, 4, seed=12), "train")["train"],
+                    "test": _split(_anomalies(100, 4, seed=13), "test")["test"],
+                },
+            ),
+        ),
+        required_hyperparameter="feature_dim",
+        unknown_message="Additional properties are not allowed ('{name}' was unexpected)",
+        missing_message="'{name}' is a required property",
+        answer_wrapper="scores",
+    ),
+    "kmeans": AlgorithmCase(
+        trainings=(
+            TrainingCase(
+                "recordio",
+                {"feature_dim": "6", "k": "3", "eval_metrics": '["msd", "ssd"]', "init_method": "kmeans++"},
+                lambda: _recordio(_classes(200, 6, 3, seed=9), "train", "test"),
+            ),
+            TrainingCase(
+                "csv",
+                {"feature_dim": "6", "k": "4", "epochs": "2", "mini_batch_size": "40", "half_life_time_size": "100"},
+                lambda: {
+                    name: Channel(csv_rows(part[:, 1:]), "text/csv;label_size=0")
+                    for name, part in _split_rows(_classes(200, 6, 4, seed=10), "train", "test")
+                },
+            ),
+        ),
+        required_hyperparameter="k",
+        unknown_message="Additional properties are not allowed ('{name}' was unexpected)",
+        missing_message="'{name}' is a required property",
+        answer_key="closest_cluster",
+        requests=_recordio_and_json_requests,
+    ),
+    "pca": AlgorithmCase(
+        trainings=(
+            TrainingCase(
+                "regular",
+                {"feature_dim": "6", "mini_batch_size": "50", "num_components": "3"},
+                lambda: _recordio(_classes(200, 6, 3, seed=11), "train", "test"),
+            ),
+            TrainingCase(
+                "randomized",
+                {
+                    "feature_dim": "6",
+                    "mini_batch_size": "50",
+                    "num_components": "2",
+                    "algorithm_mode": "randomized",
+                    "subtract_mean": "False",
+                },
+                lambda: _recordio(_classes(200, 6, 3, seed=12), "train", sparse=True),
+            ),
+        ),
+        required_hyperparameter="num_components",
+        unknown_message="Additional properties are not allowed ('{name}' was unexpected)",
+        missing_message="'{name}' is a required property",
+        answer_wrapper="projections",
+        answer_key="projection",
+        requests=_recordio_and_json_requests,
     ),
 }
 ALGORITHMS = {algorithm.name: algorithm for algorithm in builtin_algorithms()}

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
+import socket
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +20,15 @@ from sageforge.algorithms.first_party import metric_definitions
 from sageforge.algorithms.first_party.artifact import ModelArtifact, find_artifact, read_artifact, write_artifact
 from sageforge.algorithms.first_party.channels import channel_format, load_channel
 from sageforge.algorithms.first_party.container import Container, run_training
+from sageforge.algorithms.first_party.gather import gather_shards
 from sageforge.algorithms.first_party.log_lines import MetricLog
 from sageforge.algorithms.first_party.request_bodies import decode_request
 from sageforge.algorithms.first_party.response_bodies import ResponseFormat, encode_response, negotiate
-from sageforge.algorithms.formats import DataFormat, recordio_protobuf
+from sageforge.algorithms.formats import DataFormat, data_files, recordio_protobuf
 from sageforge.serving.runtime.contract import InferenceError
 from tests.algorithms.opt_ml import Channel, write_layout
+
+PROTOBUF = "application/x-recordio-protobuf"
 
 
 def _container(tmp_path: Path, channels: dict[str, Channel]) -> Container:
@@ -84,6 +90,84 @@ def test_channels_load_csv_labels_and_sparse_recordio(tmp_path: Path) -> None:
     assert csv.features.tolist() == [[3, 4], [7, 8]]
     records = load_channel(container, "test", channel_format(container, "test", default_label_size=1))
     assert records.is_sparse and records.labels is None and (records.features != sparse).nnz == 0
+
+
+def _pipe_container(tmp_path: Path, channels: dict[str, Channel]) -> Container:
+    """A layout whose channels are Pipe mode: each one's data written once into its `<channel>_0` FIFO."""
+    container = _container(tmp_path, {})
+    config = {name: {"TrainingInputMode": "Pipe", "ContentType": c.content_type} for name, c in channels.items()}
+    (tmp_path / "input" / "config" / "inputdataconfig.json").write_text(json.dumps(config))
+    for name, channel in channels.items():
+        fifo = container.pipe_path(name, 0)
+        fifo.parent.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(fifo)
+        threading.Thread(target=fifo.write_bytes, args=(channel.data,), daemon=True).start()
+    return container
+
+
+def test_pipe_channels_are_read_from_their_epoch_0_fifo(tmp_path: Path) -> None:
+    dense = np.array([[1, 2], [3, 4]], dtype=np.float32)
+    container = _pipe_container(
+        tmp_path,
+        {
+            "train": Channel(b"1,2,3\n4,5,6\n", content_type="text/csv"),
+            "test": Channel(recordio_protobuf.write_dense(dense, np.array([0, 1])), content_type=PROTOBUF),
+        },
+    )
+    csv = load_channel(container, "train", channel_format(container, "train", default_label_size=1))
+    assert csv.labels is not None and csv.labels.tolist() == [1, 4] and csv.features.tolist() == [[2, 3], [5, 6]]
+    records = load_channel(container, "test", channel_format(container, "test", default_label_size=1))
+    assert records.features.tolist() == dense.tolist() and records.labels is not None
+
+
+def test_a_missing_pipe_is_a_client_error(tmp_path: Path) -> None:
+    container = _container(tmp_path, {})
+    (tmp_path / "input" / "config" / "inputdataconfig.json").write_text(
+        json.dumps({"train": {"TrainingInputMode": "Pipe", "ContentType": "text/csv"}})
+    )
+    with pytest.raises(UserError, match="train_0 does not exist"):
+        load_channel(container, "train", channel_format(container, "train", default_label_size=1))
+
+
+def _host_layout(base: Path, host: str, files: dict[str, bytes]) -> Container:
+    """algo-1 or algo-2 of two, with a sharded `train` and a replicated `test` channel holding `files`."""
+    write_layout(base, {}, {"train": Channel(b"", file_name="_unused"), "test": Channel(b"t", file_name="t")})
+    config = {
+        "train": {"TrainingInputMode": "File", "S3DistributionType": "ShardedByS3Key"},
+        "test": {"TrainingInputMode": "File", "S3DistributionType": "FullyReplicated"},
+    }
+    (base / "input" / "config" / "inputdataconfig.json").write_text(json.dumps(config))
+    (base / "input" / "config" / "resourceconfig.json").write_text(
+        json.dumps({"current_host": host, "hosts": ["algo-1", "algo-2"]})
+    )
+    for name, data in files.items():
+        (base / "input" / "data" / "train" / name).parent.mkdir(parents=True, exist_ok=True)
+        (base / "input" / "data" / "train" / name).write_bytes(data)
+    return Container(base)
+
+
+def test_the_first_host_gathers_every_hosts_shards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("SAGEFORGE_HOSTS", json.dumps({"algo-1": "127.0.0.1", "algo-2": "127.0.0.1"}))
+    monkeypatch.setenv("SAGEFORGE_COLLECTIVE_PORT", str(port))
+    leader = _host_layout(tmp_path / "algo-1", "algo-1", {"part-0": b"zero", "part-2": b"two"})
+    other = _host_layout(tmp_path / "algo-2", "algo-2", {"part-1": b"one", "sub/part-3": b"three"})
+    sent: list[bool] = []
+    sender = threading.Thread(target=lambda: sent.append(gather_shards(other)))
+    sender.start()
+    assert gather_shards(leader)
+    sender.join()
+    assert sent == [False]
+    train = tmp_path / "algo-1" / "input" / "data" / "train"
+    assert {path.relative_to(train).as_posix(): path.read_bytes() for path in data_files(train)} == {
+        "part-0": b"zero",
+        "part-1": b"one",
+        "part-2": b"two",
+        "sub/part-3": b"three",
+    }
+    assert os.listdir(tmp_path / "algo-1" / "input" / "data" / "test") == ["t"]  # replicated: not sent
 
 
 def test_metric_lines_read_by_the_regex_templates(caplog: pytest.LogCaptureFixture) -> None:

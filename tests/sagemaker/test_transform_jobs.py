@@ -1,12 +1,14 @@
 """Batch transform through boto3: a built-in XGBoost model scoring stored CSV and JSON lines as the booster
-does, every split type and batch strategy, manifests, DataProcessing, failures named by object, stopping,
-listing, logs and the API's errors. Every response is checked against botocore's output shapes."""
+does, every split type and batch strategy, manifests, DataProcessing, a first-party model on RecordIO-protobuf,
+failures named by object, stopping, listing, logs and the API's errors. Every response is checked against botocore's output shapes."""
 
 from __future__ import annotations
 
 import gzip
+import io
 import json
 import os
+import tarfile
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -16,6 +18,7 @@ import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 
+from sageforge.algorithms.formats import mxnet_ndarray
 from sageforge.algorithms.formats.recordio_protobuf import write_dense
 from tests.hosting import FEATURES, Hosting, csv_body, local_predictions
 from tests.sagemaker.support import unique
@@ -388,3 +391,34 @@ def test_a_model_sageforge_cannot_run_makes_a_failed_job_and_listing_filters_sor
     )
     assert [s["TransformJobName"] for s in rest["TransformJobSummaries"]] == [sorted(names)[0]]
     assert "NextToken" not in rest
+
+
+def test_a_first_party_model_scores_recordio_protobuf_into_json_lines(transforms: Transforms) -> None:
+    """A K-Means model made by hand (an MXNet NDArray file of centroids, as SageMaker's examples host) scores
+    RecordIO-protobuf split at record boundaries, answering JSON Lines assembled by line (the settings the
+    reference recommends for first-party algorithms)."""
+    centroids = np.array([[0.0, 0.0, 0.0], [10.0, 10.0, 10.0], [-10.0, 5.0, 0.0]], dtype=np.float32)
+    archive = io.BytesIO()
+    with tarfile.open(fileobj=archive, mode="w:gz") as tar:
+        data = mxnet_ndarray.write([centroids])
+        member = tarfile.TarInfo("model_algo-1")
+        member.size = len(data)
+        tar.addfile(member, io.BytesIO(data))
+    artifact = transforms.put("kmeans/model.tar.gz", archive.getvalue())
+    model = transforms.hosting.model(artifact, Image="382416733822.dkr.ecr.us-east-1.amazonaws.com/kmeans:1")
+    rows = np.random.default_rng(5).normal(size=(300, 3)).astype(np.float32) + centroids[np.arange(300) % 3]
+    transforms.put("kmeans-in/rows.pbr", write_dense(rows))
+    name = transforms.create(
+        model,
+        "kmeans-in/",
+        content_type="application/x-recordio-protobuf",
+        split_type="RecordIO",
+        accept="application/jsonlines",
+        BatchStrategy="MultiRecord",
+        MaxPayloadInMB=1,
+    )
+    transforms.completed(name)
+    answers = [json.loads(line) for line in transforms.output("out/rows.pbr.out").decode().splitlines()]
+    distances = np.linalg.norm(rows[:, None, :] - centroids[None, :, :], axis=2)
+    assert [answer["closest_cluster"] for answer in answers] == np.argmin(distances, axis=1).astype(float).tolist()
+    assert [answer["distance_to_cluster"] for answer in answers] == pytest.approx(distances.min(axis=1), rel=1e-4)

@@ -6,11 +6,15 @@ the algorithm says, and `label_size=0` means none) or `application/x-recordio-pr
 `features["values"]` tensor of each record, dense or sparse, and `label["values"]`, read by
 `formats.recordio_protobuf` and converted to float32). A channel that names no type is RecordIO-protobuf,
 since that is what the SDK's `record_set()` uploads without saying so.
+
+A Pipe-mode channel (`TrainingInputMode: Pipe`) is read from its epoch-0 FIFO `input/data/<channel>_0`, to its
+end, into memory once: the algorithms make their passes over the rows in memory, as they do in File mode, so
+they never open the later epochs' FIFOs. On the first host of a multi-instance job the other hosts' streams
+follow, from the channel's folder (`gather`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +24,7 @@ import numpy.typing as npt
 
 from sageforge.algorithms.base import UserError
 from sageforge.algorithms.first_party.container import Container
-from sageforge.algorithms.formats import DataFormat, data_files, parse_content_type, recordio_protobuf
+from sageforge.algorithms.formats import DataFormat, data_files, parse_content_type, read_bytes, recordio_protobuf
 
 ACCEPTED_FORMATS = (DataFormat.CSV, DataFormat.RECORDIO_PROTOBUF)
 _MEDIA_TYPES = {DataFormat.CSV: "text/csv", DataFormat.RECORDIO_PROTOBUF: "application/x-recordio-protobuf"}
@@ -69,26 +73,64 @@ def channel_format(container: Container, channel: str, *, default_label_size: in
 
 
 def load_channel(container: Container, channel: str, data_format: ChannelFormat) -> ChannelData:
-    """Every file of `channel` (dotfiles and `_`-files aside, gzip or not), in path order, as one data set."""
-    files = data_files(container.channel_dir(channel))
+    """Every file of `channel` (dotfiles and `_`-files aside, gzip or not), in path order, as one data set; in
+    Pipe mode, the epoch-0 stream."""
     if data_format.data_format is DataFormat.CSV:
-        return _read_csv(files, data_format.label_size)
-    return _read_recordio_protobuf(files)
+        return _read_csv(container, channel, data_format.label_size)
+    matrix = read_recordio_protobuf(container, channel)
+    if matrix is None:
+        return ChannelData(np.empty((0, 0), dtype=np.float32), None)
+    features, labels = matrix
+    # SageMaker's Linear Learner and FM refuse tensors other than float32; reading every type as float32
+    # serves the algorithms that take them and costs the others nothing [INF].
+    features = features.astype(np.float32, copy=False)
+    return ChannelData(features, None if labels is None else labels.astype(np.float32, copy=False))
 
 
-def _read_csv(files: Sequence[Path], label_size: int) -> ChannelData:
+def read_recordio_protobuf(container: Container, channel: str) -> recordio_protobuf.Matrix | None:
+    """`channel`'s records as one matrix in their own tensor type; None when the channel holds no data."""
+    try:
+        if is_pipe(container, channel):
+            # RecordIO framing makes concatenated streams one stream.
+            raw = b"".join(part for _, part in _pipe_parts(container, channel))
+            return recordio_protobuf.read_matrix(raw) if raw else None
+        files = data_files(container.channel_dir(channel))
+        return recordio_protobuf.read_files(files) if files else None
+    except ValueError as error:
+        raise UserError(f"Could not read RecordIO-protobuf data in the {channel} channel: {error}") from None
+
+
+def is_pipe(container: Container, channel: str) -> bool:
+    return container.input_data_config[channel].get("TrainingInputMode") == "Pipe"
+
+
+def _pipe_parts(container: Container, channel: str) -> list[tuple[Path, bytes]]:
+    """The epoch-0 stream, then the other hosts' streams the first host gathered (see `gather`), by source."""
+    fifo = container.pipe_path(channel, 0)
+    # Opened once and read to its end: the engine serves each epoch's FIFO once.
+    try:
+        parts = [(fifo, fifo.read_bytes())]
+    except FileNotFoundError:
+        raise UserError(f"Pipe-mode input {fifo} does not exist") from None
+    return parts + [(path, read_bytes(path)) for path in data_files(container.channel_dir(channel))]
+
+
+def _read_csv(container: Container, channel: str, label_size: int) -> ChannelData:
     # Imported here: the CSV reader's pandas takes most of a second to load, which RecordIO jobs need not pay.
-    from sageforge.algorithms.formats.csv import read_csv_file
+    from sageforge.algorithms.formats.csv import parse_csv, read_csv_file
 
+    if is_pipe(container, channel):
+        parsed = [(source, parse_csv(raw, source)) for source, raw in _pipe_parts(container, channel)]
+    else:
+        parsed = [(path, read_csv_file(path)) for path in data_files(container.channel_dir(channel))]
     blocks: list[npt.NDArray[np.float32]] = []
-    for path in files:
-        block = read_csv_file(path)
+    for path, block in parsed:
         if block.shape[0] == 0:
             continue
         if block.shape[1] <= label_size:
             raise UserError(f"{path}: rows have {block.shape[1]} columns, but label_size is {label_size}")
         if blocks and block.shape[1] != blocks[0].shape[1]:
-            raise UserError(f"{path}: rows have {block.shape[1]} columns but {files[0]} has {blocks[0].shape[1]}")
+            raise UserError(f"{path}: rows have {block.shape[1]} columns but {parsed[0][0]} has {blocks[0].shape[1]}")
         blocks.append(block)
     if not blocks:
         return ChannelData(np.empty((0, 0), dtype=np.float32), np.empty(0, dtype=np.float32) if label_size else None)
@@ -98,16 +140,3 @@ def _read_csv(files: Sequence[Path], label_size: int) -> ChannelData:
         return ChannelData(features, None)
     labels = matrix[:, 0].copy() if label_size == 1 else np.ascontiguousarray(matrix[:, :label_size])
     return ChannelData(features, labels)
-
-
-def _read_recordio_protobuf(files: Sequence[Path]) -> ChannelData:
-    if not files:
-        return ChannelData(np.empty((0, 0), dtype=np.float32), None)
-    try:
-        features, labels = recordio_protobuf.read_files(files)
-    except ValueError as error:
-        raise UserError(f"Could not read RecordIO-protobuf data: {error}") from None
-    # SageMaker's Linear Learner and FM refuse tensors other than float32; reading every type as float32
-    # serves the algorithms that take them and costs the others nothing [INF].
-    features = features.astype(np.float32, copy=False)
-    return ChannelData(features, None if labels is None else labels.astype(np.float32, copy=False))

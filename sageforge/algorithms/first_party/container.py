@@ -2,10 +2,12 @@
 
 The engine runs `python -m sageforge.algorithms.<name>.train` with `$SAGEMAKER_BASE_DIR` (default `/opt/ml`)
 holding `input/config/{hyperparameters,inputdataconfig,resourceconfig}.json` and the channels under
-`input/data/<channel>/`. `run_training` is an algorithm's `main`: it sets up the 1P log format, runs the
-algorithm, and on failure writes `output/failure` -- `ClientError: <message>` for a `UserError` (the job's
-input is wrong), `AlgorithmError: <message>` for anything else -- prints it and returns exit status 1, the
-contract the XGBoost container keeps too (its copy lives in its train module, which imports xgboost).
+`input/data/<channel>/` (File mode) or streamed through `input/data/<channel>_<epoch>` (Pipe mode).
+`run_training` is an algorithm's `main`: it sets up the 1P log format, gathers a multi-instance job's shards
+on the first host (`gather`; the other hosts exit 0 without training), runs the algorithm, and on failure writes
+`output/failure` -- `ClientError: <message>` for a `UserError` (the job's input is wrong), `AlgorithmError:
+<message>` for anything else -- prints it and returns exit status 1, the contract the XGBoost container keeps
+too (its copy lives in its train module, which imports xgboost).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sageforge.algorithms.base import UserError
+from sageforge.algorithms.first_party.gather import gather_shards
 
 logger = logging.getLogger("sageforge.algorithms.first_party")
 
@@ -81,6 +84,10 @@ class Container:
     def channel_dir(self, channel: str) -> Path:
         return self.base_dir / "input" / "data" / channel
 
+    def pipe_path(self, channel: str, epoch: int) -> Path:
+        """The FIFO a Pipe-mode channel streams epoch `epoch` through (`<channel>_<epoch>`)."""
+        return self.base_dir / "input" / "data" / f"{channel}_{epoch}"
+
     @property
     def model_dir(self) -> Path:
         return self.base_dir / "model"
@@ -104,7 +111,9 @@ def run_training(train: Callable[[Container], None]) -> int:
     configure_logging()
     container = Container.from_environment()
     try:
-        train(container)
+        # Only the first host trains, on every host's shards (see `gather`).
+        if len(container.hosts) == 1 or gather_shards(container):
+            train(container)
     except UserError as error:
         return fail(container, f"ClientError: {error}")
     except Exception as error:  # every failure must reach output/failure, as SageMaker reports it

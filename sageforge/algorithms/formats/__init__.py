@@ -128,9 +128,13 @@ def open_data(path: Path) -> io.BufferedIOBase:
 
 def read_text(path: Path) -> str:
     """The text of `path` (see `read_bytes`), decoded as UTF-8."""
-    raw = read_bytes(path)
+    return decode_text(read_bytes(path), path)
+
+
+def decode_text(raw: bytes, source: Path) -> str:
+    """`raw` decoded as UTF-8; `source` (a file, or a Pipe-mode FIFO) names it in the error."""
     try:
         # utf-8-sig drops the byte-order mark some spreadsheet exports put first.
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        raise UserError(f"{path}: not UTF-8 text (invalid byte at offset {error.start})") from None
+        raise UserError(f"{source}: not UTF-8 text (invalid byte at offset {error.start})") from None

@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from sageforge.algorithms.base import UserError
-from sageforge.algorithms.formats import LabeledData, read_bytes, read_text
+from sageforge.algorithms.formats import LabeledData, decode_text, read_bytes
 
 # Restricting the sniffer's candidates stops it from choosing a digit or `.` on purely numeric lines.
 _DELIMITERS = ",\t;| "
@@ -49,7 +49,11 @@ def read_csv(paths: Sequence[Path], *, has_weights: bool = False) -> LabeledData
 
 def read_csv_file(path: Path) -> npt.NDArray[np.float32]:
     """One file as a float32 matrix (label and weight columns included); blank lines are skipped."""
-    raw = read_bytes(path)
+    return parse_csv(read_bytes(path), path)
+
+
+def parse_csv(raw: bytes, path: Path) -> npt.NDArray[np.float32]:
+    """CSV bytes (a file's, or a Pipe-mode stream's) as `read_csv_file` reads them; `path` names them in errors."""
     first = next((line for line in raw[:65536].splitlines() if line.strip()), None)
     if first is None:
         return np.empty((0, 0), dtype=np.float32)
@@ -67,14 +71,14 @@ def read_csv_file(path: Path) -> npt.NDArray[np.float32]:
         )
     except (ValueError, pd.errors.ParserError):
         # pandas does not say where; the slow parse finds the offending line (or copes with what pandas rejects).
-        text = read_text(path)
+        text = decode_text(raw, path)
         _check_field_counts(text, delimiter, path)
         return _parse_lines(text, delimiter, path)
     matrix = np.asarray(frame, dtype=np.float32)
     # pandas pads a short row with missing values; the file's delimiter count shows whether any row was short
     # (a long row already failed above), and only then is it walked line by line to name the row.
     if raw.count(delimiter.encode()) != matrix.shape[0] * (matrix.shape[1] - 1):
-        _check_field_counts(read_text(path), delimiter, path)
+        _check_field_counts(decode_text(raw, path), delimiter, path)
     return matrix
 
 

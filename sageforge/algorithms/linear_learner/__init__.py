@@ -8,8 +8,8 @@ sibling definitions [INF] and they are known (a tuning job may use them, with th
 not registered, which keeps the registered set within the API's 40 definitions. Training lives in `train`,
 inference in `inference`.
 
-LIMITATION: multi-instance jobs train on the first host's data only (`supports_distributed=False`); the
-other hosts validate their configuration and exit.
+LIMITATION: multi-instance jobs are not data-parallel (`supports_distributed=False`): the other hosts send
+their shards to the first host, which trains on all of them (`first_party.gather`).
 """
 
 from __future__ import annotations

@@ -8,7 +8,8 @@ and checked (labels 0/1 for binary classifiers, 0 ... num_classes - 1 for multic
 and validation, progress and throughput; at the end the final model's objective loss and quality metrics
 (`metrics`) for every channel given; the model goes to `model/model_algo-1` (`model`, `first_party.artifact`).
 
-LIMITATION: only the first host trains (see the package docstring). Pipe mode is not read.
+A multi-instance job trains on the first host, on every host's shards (`first_party.gather`). A Pipe-mode
+channel's epoch-0 stream is read once into memory (`first_party.channels`).
 """
 
 from __future__ import annotations
@@ -49,11 +50,6 @@ def train(container: Container) -> None:
         raise UserError(f"Channel {unknown[0]} is not supported by Linear Learner; use: {', '.join(ALL_CHANNELS)}")
     if "train" not in channels:
         raise UserError("Linear Learner needs a train channel")
-    if not container.is_first_host:
-        logger.warning(
-            "host %s: multi-instance training runs on %s only in sageforge", container.current_host, container.hosts[0]
-        )
-        return
     data = {name: _rows(container, name, config) for name in ALL_CHANNELS if name in channels}
     train_rows = data["train"]
     for name, rows in data.items():

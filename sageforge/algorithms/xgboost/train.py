@@ -143,6 +143,11 @@ def prepare(container: Container) -> Job:
         raise UserError(f"Channel {unknown[0]} is not supported by XGBoost; use: {', '.join(CHANNELS)}")
     if "train" not in data_config:
         raise UserError(f"No data in training channel path {container.channel_dir('train')}")
+    piped = sorted(name for name, channel in data_config.items() if channel.get("TrainingInputMode") == "Pipe")
+    if piped:
+        # A known gap: SageMaker's XGBoost streams CSV and RecordIO-protobuf in Pipe mode (through mlio); this
+        # container reads files only, and says so rather than finding no data.
+        raise UserError(f"Channel {piped[0]}: Pipe input mode is not supported by this XGBoost container; use File")
     resources = container.config("resourceconfig.json", default={"current_host": "algo-1", "hosts": ["algo-1"]})
     logger.info(
         "SageMaker XGBoost %s on XGBoost %s, host %s of %s",

@@ -3,8 +3,8 @@ UpdateEndpoint and UpdateEndpointWeightsAndCapacities.
 
 LIMITATIONS (differences from AWS):
 - Only models whose one container is a built-in algorithm image with an inference module (XGBoost, Linear
-  Learner) are served; other images, and inference pipelines, fail the
-  endpoint with a FailureReason saying so.
+  Learner, k-NN, Factorization Machines, K-Means, PCA, Random Cut Forest, IP Insights) are served; other
+  images, and inference pipelines, fail the endpoint with a FailureReason saying so.
 - Updates are blue/green all at once whatever DeploymentConfig says (it is stored and echoed as
   LastDeploymentConfig); there are no canary or linear traffic shifts, baking periods or alarm rollbacks.
 - DeleteEndpoint removes the endpoint at once (no Deleting status); its replicas finish the requests they

@@ -75,7 +75,9 @@ class TrainingJobManager:
             raise ValidationException("ResourceConfig.InstanceCount must be at least 1.")
         if "StoppingCondition" not in request:
             raise ValidationException("StoppingCondition is required.")
-        channels = [_channel(channel) for channel in request.get("InputDataConfig", [])]
+        # A channel without an InputMode takes the job's TrainingInputMode, as in SageMaker.
+        default_mode = algorithm.get("TrainingInputMode", "File")
+        channels = [_channel(channel, default_mode) for channel in request.get("InputDataConfig", [])]
         names = [channel.name for channel in channels]
         if len(set(names)) != len(names):
             raise ValidationException("Channel names must be unique within InputDataConfig.")
@@ -255,7 +257,7 @@ def _s3_location(uri: str, member: str) -> S3Location:
     return S3Location.parse(uri)
 
 
-def _channel(channel: dict[str, Any]) -> ChannelSpec:
+def _channel(channel: dict[str, Any], default_mode: str) -> ChannelSpec:
     source = channel.get("DataSource", {}).get("S3DataSource")
     if source is None:
         raise ValidationException(
@@ -268,6 +270,7 @@ def _channel(channel: dict[str, Any]) -> ChannelSpec:
         distribution=source.get("S3DataDistributionType", "FullyReplicated"),
         compression=channel.get("CompressionType", "None"),
         content_type=channel.get("ContentType"),
-        input_mode=channel.get("InputMode", "File"),
+        # File, Pipe or FastFile (botocore's enum checks that); FastFile is staged as File.
+        input_mode=channel.get("InputMode", default_mode),
         record_wrapper=channel.get("RecordWrapperType", "None"),
     )

@@ -1,0 +1,100 @@
+"""Entry point of the built-in PCA container: `python -m sageforge.algorithms.pca.train`.
+
+It runs under the first-party harness (`first_party.container`): hyperparameters are validated first
+(`hyperparameters`), then the channels are read -- `train` (required) and `test`, each RecordIO-protobuf (the
+default) or CSV. A CSV channel without `label_size` is read as all features (`label_size=0`) [INF, as for
+K-Means]. The rows must have `feature_dim` columns and be finite, and the train channel must hold more
+rows than `num_components` [INF]. Training (`decomposition`) prints progress and throughput after each pass;
+the model goes to `model/model_algo-1` (`model`). A test channel is checked and its mean squared
+reconstruction error logged; SageMaker registers no metric for it, so no `#quality_metric` line is printed.
+
+A multi-instance job trains on the first host, on every host's shards (`first_party.gather`). A Pipe-mode
+channel's epoch-0 stream is read once into memory (`first_party.channels`).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+import numpy as np
+import scipy.sparse
+
+from sageforge.algorithms.base import UserError
+from sageforge.algorithms.first_party.channels import channel_format, load_channel
+from sageforge.algorithms.first_party.container import Container, run_training
+from sageforge.algorithms.first_party.log_lines import MetricLog
+from sageforge.algorithms.pca import CHANNELS
+from sageforge.algorithms.pca.decomposition import PassReport, fit
+from sageforge.algorithms.pca.hyperparameters import PCAConfig, parse_hyperparameters
+from sageforge.algorithms.pca.model import PCAModel
+
+logger = logging.getLogger("sageforge.algorithms.pca")
+
+
+def train(container: Container) -> None:
+    config = parse_hyperparameters(container.hyperparameters)
+    channels = container.input_data_config
+    unknown = sorted(set(channels) - set(CHANNELS))
+    if unknown:
+        raise UserError(f"Channel {unknown[0]} is not supported by PCA; use: {', '.join(CHANNELS)}")
+    if "train" not in channels:
+        raise UserError("PCA needs a train channel")
+    data = {name: _features(container, name, config) for name in CHANNELS if name in channels}
+    rows = data["train"].shape[0]
+    if rows <= config.num_components:
+        raise UserError(f"num_components={config.num_components} needs more rows than the train channel's {rows}")
+    log = MetricLog(container.current_host)
+    logger.info(
+        "%s PCA of %d rows of %d features to %d components",
+        config.algorithm_mode,
+        rows,
+        config.feature_dim,
+        config.num_components,
+    )
+
+    def report_pass(report: PassReport) -> None:
+        log.progress(100 * report.done / report.total)
+        log.throughput(report.records_per_second)
+
+    components = fit(data["train"], config, report_pass)
+    model = PCAModel(components.mean, components.v, components.s)
+    path = model.save(container.model_dir, container.current_host)
+    logger.info("model saved to %s", path)
+    if "test" in data:
+        logger.info("test channel: mean squared reconstruction error %.6g", _reconstruction_error(model, data["test"]))
+
+
+def _reconstruction_error(model: PCAModel, features: Any) -> float:
+    dense = features.toarray() if scipy.sparse.issparse(features) else features
+    centred = dense if model.mean is None else dense - model.mean
+    residual = centred - model.project(features) @ model.v.T
+    return float(np.mean(np.sum(residual**2, axis=1)))
+
+
+def _features(container: Container, channel: str, config: PCAConfig) -> Any:
+    """One channel's rows as float64 (dense, or CSR), checked against `feature_dim`."""
+    data = load_channel(container, channel, channel_format(container, channel, default_label_size=0))
+    if data.num_rows == 0:
+        raise UserError(f"No data in the {channel} channel ({container.channel_dir(channel)})")
+    if data.num_features != config.feature_dim:
+        raise UserError(
+            f"feature_dim is {config.feature_dim} but the {channel} channel's rows have {data.num_features} "
+            "features (a CSV channel's label_size leading columns are not features)"
+        )
+    values = data.features.data if data.is_sparse else data.features
+    if not np.all(np.isfinite(values)):
+        raise UserError(f"The {channel} channel has missing or infinite values; PCA needs numbers")
+    if data.is_sparse:
+        return scipy.sparse.csr_matrix(data.features, dtype=np.float64)
+    # float64 like the decomposition: NumPy multiplies mixed precisions without BLAS.
+    return np.asarray(data.features, dtype=np.float64)
+
+
+def main() -> int:
+    return run_training(train)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
