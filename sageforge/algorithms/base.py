@@ -56,6 +56,8 @@ class BuiltinAlgorithm:
     """
 
     name: str
+    # How SageMaker's documentation and logs name it ("Linear Learner", "K-Means").
+    title: str
     train_module: str
     metric_definitions: tuple[MetricDefinition, ...]
     known_metrics: tuple[MetricDefinition, ...]

@@ -25,6 +25,7 @@ from sageforge.algorithms.first_party.log_lines import MetricLog
 from sageforge.algorithms.first_party.request_bodies import decode_request
 from sageforge.algorithms.first_party.response_bodies import ResponseFormat, encode_response, negotiate
 from sageforge.algorithms.formats import DataFormat, data_files, recordio_protobuf
+from sageforge.algorithms.linear_learner import LINEAR_LEARNER
 from sageforge.serving.runtime.contract import InferenceError
 from tests.algorithms.opt_ml import Channel, write_layout
 
@@ -35,14 +36,12 @@ def _container(tmp_path: Path, channels: dict[str, Channel]) -> Container:
     return Container(write_layout(tmp_path, {}, channels))
 
 
-@pytest.mark.parametrize(
-    ("raised", "reason"),
-    [(UserError("bad input"), "ClientError: bad input"), (RuntimeError("broken"), "AlgorithmError: broken")],
-)
-def test_a_failure_is_written_and_exits_1(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, raised: Exception, reason: str
-) -> None:
-    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(tmp_path))
+def _run_failing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, channels: dict[str, Channel], raised: Exception
+) -> str:
+    """Run a `train` that raises `raised` as Linear Learner's harness would, in a layout with `channels`; the
+    failure file's reason."""
+    monkeypatch.setenv("SAGEMAKER_BASE_DIR", str(write_layout(tmp_path, {}, channels)))
 
     def train(container: Container) -> None:
         raise raised
@@ -50,10 +49,36 @@ def test_a_failure_is_written_and_exits_1(
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     try:
-        assert run_training(train) == 1  # it sets up the 1P log format on the root logger
+        assert run_training(LINEAR_LEARNER, train) == 1  # it sets up the 1P log format on the root logger
     finally:
         root.handlers[:], root.level = handlers, level
-    assert (tmp_path / "output" / "failure").read_text() == reason
+    return (tmp_path / "output" / "failure").read_text()
+
+
+@pytest.mark.parametrize(
+    ("raised", "reason"),
+    [(UserError("bad input"), "ClientError: bad input"), (RuntimeError("broken"), "AlgorithmError: broken")],
+)
+def test_a_failure_is_written_and_exits_1(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, raised: Exception, reason: str
+) -> None:
+    assert _run_failing(tmp_path, monkeypatch, {"train": Channel(b"1,2\n")}, raised) == reason
+
+
+@pytest.mark.parametrize(
+    ("channels", "reason"),
+    [
+        ({"validation": Channel(b"1,2\n")}, "ClientError: Linear Learner needs a train channel"),
+        (
+            {"train": Channel(b"1,2\n"), "extra": Channel(b"1,2\n")},
+            "ClientError: Channel extra is not supported by Linear Learner; use: train, validation, test",
+        ),
+    ],
+)
+def test_channels_are_checked_against_the_declaration_before_training(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, channels: dict[str, Channel], reason: str
+) -> None:
+    assert _run_failing(tmp_path, monkeypatch, channels, AssertionError("train must not run")) == reason
 
 
 def test_channel_formats_default_to_recordio_protobuf_and_to_the_algorithms_label_size(tmp_path: Path) -> None:

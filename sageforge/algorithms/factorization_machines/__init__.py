@@ -41,6 +41,7 @@ OBJECTIVE_METRICS = MappingProxyType({f"test:{name}": direction(kind) for name, 
 
 FACTORIZATION_MACHINES = BuiltinAlgorithm(
     name="factorization-machines",
+    title="Factorization Machines",
     train_module="sageforge.algorithms.factorization_machines.train",
     metric_definitions=METRICS,
     known_metrics=METRICS,

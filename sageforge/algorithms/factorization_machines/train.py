@@ -29,7 +29,7 @@ if __name__ == "__main__":
 import numpy as np  # noqa: E402
 
 from sageforge.algorithms.base import UserError
-from sageforge.algorithms.factorization_machines import CHANNELS
+from sageforge.algorithms.factorization_machines import CHANNELS, FACTORIZATION_MACHINES
 from sageforge.algorithms.factorization_machines.hyperparameters import (
     TrainingConfig,
     parse_hyperparameters,
@@ -49,11 +49,6 @@ RECORDIO_PROTOBUF = "application/x-recordio-protobuf"
 def train(container: Container) -> None:
     config = parse_hyperparameters(container.hyperparameters)
     channels = container.input_data_config
-    unknown = sorted(set(channels) - set(CHANNELS))
-    if unknown:
-        raise UserError(f"Channel {unknown[0]} is not supported by Factorization Machines; use: {', '.join(CHANNELS)}")
-    if "train" not in channels:
-        raise UserError("Factorization Machines needs a train channel")
     data = {name: _rows(container, name, config) for name in CHANNELS if name in channels}
     features, labels = data["train"]
     logger.info("training a %s on %d rows of %d features", config.predictor_type, features.shape[0], config.feature_dim)
@@ -115,7 +110,7 @@ def _rows(container: Container, channel: str, config: TrainingConfig) -> tuple[A
 
 
 def main() -> int:
-    return run_training(train)
+    return run_training(FACTORIZATION_MACHINES, train)
 
 
 if __name__ == "__main__":

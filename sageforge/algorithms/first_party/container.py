@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sageforge.algorithms.base import UserError
+from sageforge.algorithms.base import BuiltinAlgorithm, UserError
 from sageforge.algorithms.first_party.gather import gather_shards
 
 logger = logging.getLogger("sageforge.algorithms.first_party")
@@ -106,11 +106,13 @@ def configure_logging() -> None:
     root.setLevel(logging.INFO)
 
 
-def run_training(train: Callable[[Container], None]) -> int:
-    """Run `train` under the failure contract; the process's exit status."""
+def run_training(algorithm: BuiltinAlgorithm, train: Callable[[Container], None]) -> int:
+    """Check the job's channels against `algorithm`'s and run `train` under the failure contract; the process's
+    exit status."""
     configure_logging()
     container = Container.from_environment()
     try:
+        check_channels(container, algorithm)
         # Only the first host trains, on every host's shards (see `gather`).
         if len(container.hosts) == 1 or gather_shards(container):
             train(container)
@@ -120,6 +122,17 @@ def run_training(train: Callable[[Container], None]) -> int:
         logger.exception("training failed")
         return fail(container, f"AlgorithmError: {str(error) or type(error).__name__}")
     return 0
+
+
+def check_channels(container: Container, algorithm: BuiltinAlgorithm) -> None:
+    """Every channel given is one `algorithm` takes, and every channel it requires is given."""
+    given, known = container.input_data_config, [channel.name for channel in algorithm.channels]
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise UserError(f"Channel {unknown[0]} is not supported by {algorithm.title}; use: {', '.join(known)}")
+    for name in algorithm.required_channels:
+        if name not in given:
+            raise UserError(f"{algorithm.title} needs a {name} channel")
 
 
 def fail(container: Container, reason: str) -> int:

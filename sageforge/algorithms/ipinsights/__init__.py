@@ -43,6 +43,7 @@ METRICS = (
 
 IP_INSIGHTS = BuiltinAlgorithm(
     name="ipinsights",
+    title="IP Insights",
     train_module="sageforge.algorithms.ipinsights.train",
     metric_definitions=METRICS,
     known_metrics=METRICS,

@@ -28,7 +28,7 @@ from sageforge.algorithms.first_party.artifact import write_artifact
 from sageforge.algorithms.first_party.container import Container, run_training
 from sageforge.algorithms.first_party.log_lines import MetricLog
 from sageforge.algorithms.formats import DataFormat, data_files, open_data, parse_content_type
-from sageforge.algorithms.ipinsights import CHANNELS
+from sageforge.algorithms.ipinsights import CHANNELS, IP_INSIGHTS
 from sageforge.algorithms.ipinsights.encoding import entity_rows, parse_ipv4
 from sageforge.algorithms.ipinsights.hyperparameters import TrainingConfig, parse_hyperparameters
 from sageforge.algorithms.ipinsights.training import BatchReport, EpochReport, Pairs, fit
@@ -39,11 +39,6 @@ logger = logging.getLogger("sageforge.algorithms.ipinsights")
 def train(container: Container) -> None:
     config = parse_hyperparameters(container.hyperparameters)
     channels = container.input_data_config
-    unknown = sorted(set(channels) - set(CHANNELS))
-    if unknown:
-        raise UserError(f"Channel {unknown[0]} is not supported by IP Insights; use: {', '.join(CHANNELS)}")
-    if "train" not in channels:
-        raise UserError("IP Insights needs a train channel")
     for name, channel in channels.items():
         if channel.get("TrainingInputMode", "File") != "File":
             raise UserError(f"Channel {name}: IP Insights reads File mode only, not {channel['TrainingInputMode']}")
@@ -97,7 +92,7 @@ def _pairs(container: Container, channel: str, config: TrainingConfig) -> Pairs:
 
 
 def main() -> int:
-    return run_training(train)
+    return run_training(IP_INSIGHTS, train)
 
 
 if __name__ == "__main__":

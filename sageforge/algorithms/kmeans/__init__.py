@@ -29,6 +29,7 @@ OBJECTIVE_METRICS = MappingProxyType({f"test:{metric}": direction("loss") for me
 
 KMEANS = BuiltinAlgorithm(
     name="kmeans",
+    title="K-Means",
     train_module="sageforge.algorithms.kmeans.train",
     metric_definitions=REGISTERED_METRICS,
     known_metrics=KNOWN_METRICS,

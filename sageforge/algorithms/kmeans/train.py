@@ -26,7 +26,7 @@ from sageforge.algorithms.base import UserError
 from sageforge.algorithms.first_party.channels import channel_format, load_channel
 from sageforge.algorithms.first_party.container import Container, run_training
 from sageforge.algorithms.first_party.log_lines import MetricLog
-from sageforge.algorithms.kmeans import CHANNELS
+from sageforge.algorithms.kmeans import CHANNELS, KMEANS
 from sageforge.algorithms.kmeans.clustering import EpochReport, reduce_centers, stream
 from sageforge.algorithms.kmeans.hyperparameters import KMeansConfig, parse_hyperparameters
 from sageforge.algorithms.kmeans.model import KMeansModel
@@ -37,11 +37,6 @@ logger = logging.getLogger("sageforge.algorithms.kmeans")
 def train(container: Container) -> None:
     config = parse_hyperparameters(container.hyperparameters)
     channels = container.input_data_config
-    unknown = sorted(set(channels) - set(CHANNELS))
-    if unknown:
-        raise UserError(f"Channel {unknown[0]} is not supported by K-Means; use: {', '.join(CHANNELS)}")
-    if "train" not in channels:
-        raise UserError("K-Means needs a train channel")
     data = {name: _features(container, name, config) for name in CHANNELS if name in channels}
     rows = data["train"].shape[0]
     if config.k > rows:
@@ -85,7 +80,7 @@ def _features(container: Container, channel: str, config: KMeansConfig) -> Any:
 
 
 def main() -> int:
-    return run_training(train)
+    return run_training(KMEANS, train)
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ OBJECTIVE_METRICS = MappingProxyType({"test:accuracy": direction("score"), "test
 
 KNN = BuiltinAlgorithm(
     name="knn",
+    title="k-NN",
     train_module="sageforge.algorithms.knn.train",
     metric_definitions=(_ACCURACY, _MSE),
     known_metrics=(_ACCURACY, _MSE),

@@ -25,6 +25,7 @@ from sageforge.algorithms.first_party.artifact import write_artifact
 from sageforge.algorithms.first_party.channels import ChannelData, channel_format, load_channel
 from sageforge.algorithms.first_party.container import Container, run_training
 from sageforge.algorithms.first_party.log_lines import MetricLog
+from sageforge.algorithms.knn import KNN
 from sageforge.algorithms.knn.hyperparameters import KnnConfig, parse_hyperparameters
 from sageforge.algorithms.knn.model import KnnModel
 from sageforge.algorithms.knn.projection import projection_matrix
@@ -37,11 +38,6 @@ SAMPLE_SEED = 0
 def train(container: Container) -> None:
     config = parse_hyperparameters(container.hyperparameters)
     channels = container.input_data_config
-    unknown = sorted(set(channels) - set(CHANNELS))
-    if unknown:
-        raise UserError(f"Channel {unknown[0]} is not supported by k-NN; use: {', '.join(CHANNELS)}")
-    if "train" not in channels:
-        raise UserError("k-NN needs a train channel")
     started = time.monotonic()
     data = _read(container, "train", config)
     assert data.labels is not None
@@ -125,7 +121,7 @@ def _labels(data: ChannelData, channel: str) -> npt.NDArray[np.float32]:
 
 
 def main() -> int:
-    return run_training(train)
+    return run_training(KNN, train)
 
 
 if __name__ == "__main__":

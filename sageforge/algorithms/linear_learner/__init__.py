@@ -84,6 +84,7 @@ OBJECTIVE_METRICS = MappingProxyType(
 
 LINEAR_LEARNER = BuiltinAlgorithm(
     name="linear-learner",
+    title="Linear Learner",
     train_module="sageforge.algorithms.linear_learner.train",
     metric_definitions=REGISTERED_METRICS,
     known_metrics=KNOWN_METRICS,

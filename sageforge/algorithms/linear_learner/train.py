@@ -32,7 +32,7 @@ from sageforge.algorithms.first_party.artifact import write_artifact
 from sageforge.algorithms.first_party.channels import ChannelData, channel_format, load_channel
 from sageforge.algorithms.first_party.container import Container, run_training
 from sageforge.algorithms.first_party.log_lines import MetricLog
-from sageforge.algorithms.linear_learner import ALL_CHANNELS
+from sageforge.algorithms.linear_learner import ALL_CHANNELS, LINEAR_LEARNER
 from sageforge.algorithms.linear_learner.hyperparameters import TrainingConfig, parse_hyperparameters
 from sageforge.algorithms.linear_learner.losses import make_loss
 from sageforge.algorithms.linear_learner.metrics import Metric, binary_metrics, multiclass_metrics, regression_metrics
@@ -45,11 +45,6 @@ logger = logging.getLogger("sageforge.algorithms.linear_learner")
 def train(container: Container) -> None:
     config = parse_hyperparameters(container.hyperparameters)
     channels = container.input_data_config
-    unknown = sorted(set(channels) - set(ALL_CHANNELS))
-    if unknown:
-        raise UserError(f"Channel {unknown[0]} is not supported by Linear Learner; use: {', '.join(ALL_CHANNELS)}")
-    if "train" not in channels:
-        raise UserError("Linear Learner needs a train channel")
     data = {name: _rows(container, name, config) for name in ALL_CHANNELS if name in channels}
     train_rows = data["train"]
     for name, rows in data.items():
@@ -149,7 +144,7 @@ def _labels(data: ChannelData, channel: str) -> npt.NDArray[np.float32]:
 
 
 def main() -> int:
-    return run_training(train)
+    return run_training(LINEAR_LEARNER, train)
 
 
 if __name__ == "__main__":

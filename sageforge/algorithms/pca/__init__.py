@@ -19,6 +19,7 @@ _NO_OBJECTIVES: MappingProxyType[str, ObjectiveDirection] = MappingProxyType({})
 
 PCA = BuiltinAlgorithm(
     name="pca",
+    title="PCA",
     train_module="sageforge.algorithms.pca.train",
     metric_definitions=(PROGRESS, THROUGHPUT),
     known_metrics=(PROGRESS, THROUGHPUT),

@@ -25,7 +25,7 @@ from sageforge.algorithms.base import UserError
 from sageforge.algorithms.first_party.channels import channel_format, load_channel
 from sageforge.algorithms.first_party.container import Container, run_training
 from sageforge.algorithms.first_party.log_lines import MetricLog
-from sageforge.algorithms.pca import CHANNELS
+from sageforge.algorithms.pca import CHANNELS, PCA
 from sageforge.algorithms.pca.decomposition import PassReport, fit
 from sageforge.algorithms.pca.hyperparameters import PCAConfig, parse_hyperparameters
 from sageforge.algorithms.pca.model import PCAModel
@@ -36,11 +36,6 @@ logger = logging.getLogger("sageforge.algorithms.pca")
 def train(container: Container) -> None:
     config = parse_hyperparameters(container.hyperparameters)
     channels = container.input_data_config
-    unknown = sorted(set(channels) - set(CHANNELS))
-    if unknown:
-        raise UserError(f"Channel {unknown[0]} is not supported by PCA; use: {', '.join(CHANNELS)}")
-    if "train" not in channels:
-        raise UserError("PCA needs a train channel")
     data = {name: _features(container, name, config) for name in CHANNELS if name in channels}
     rows = data["train"].shape[0]
     if rows <= config.num_components:
@@ -93,7 +88,7 @@ def _features(container: Container, channel: str, config: PCAConfig) -> Any:
 
 
 def main() -> int:
-    return run_training(train)
+    return run_training(PCA, train)
 
 
 if __name__ == "__main__":

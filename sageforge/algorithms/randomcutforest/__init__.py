@@ -23,6 +23,7 @@ OBJECTIVE_METRICS = MappingProxyType({"test:f1": direction("score")})
 
 RANDOM_CUT_FOREST = BuiltinAlgorithm(
     name="randomcutforest",
+    title="Random Cut Forest",
     train_module="sageforge.algorithms.randomcutforest.train",
     metric_definitions=(_F1,),
     known_metrics=tuple(quality_metric(f"test:{name}", "test", name, "score") for name in TEST_METRICS),

@@ -29,6 +29,7 @@ from sageforge.algorithms.first_party.artifact import write_artifact
 from sageforge.algorithms.first_party.channels import ChannelData, channel_format, load_channel
 from sageforge.algorithms.first_party.container import Container, run_training
 from sageforge.algorithms.first_party.log_lines import MetricLog
+from sageforge.algorithms.randomcutforest import RANDOM_CUT_FOREST
 from sageforge.algorithms.randomcutforest.forest import build_forest
 from sageforge.algorithms.randomcutforest.hyperparameters import ForestConfig, parse_hyperparameters
 
@@ -41,11 +42,6 @@ THRESHOLD_ROWS = 4096
 def train(container: Container) -> None:
     config = parse_hyperparameters(container.hyperparameters)
     channels = container.input_data_config
-    unknown = sorted(set(channels) - set(CHANNELS))
-    if unknown:
-        raise UserError(f"Channel {unknown[0]} is not supported by Random Cut Forest; use: {', '.join(CHANNELS)}")
-    if "train" not in channels:
-        raise UserError("Random Cut Forest needs a train channel")
     started = time.monotonic()
     data = _read(container, "train", config, default_label_size=0)
     rng = np.random.default_rng(SEED)
@@ -124,7 +120,7 @@ def _dense(features: Any) -> npt.NDArray[np.float64]:
 
 
 def main() -> int:
-    return run_training(train)
+    return run_training(RANDOM_CUT_FOREST, train)
 
 
 if __name__ == "__main__":

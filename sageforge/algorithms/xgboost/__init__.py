@@ -88,6 +88,7 @@ def _direction(metric: str) -> ObjectiveDirection:
 
 XGBOOST = BuiltinAlgorithm(
     name="xgboost",
+    title="XGBoost",
     train_module="sageforge.algorithms.xgboost.train",
     metric_definitions=tuple(
         _metric_definition(channel, metric) for metric in REGISTERED_METRICS for channel in CHANNELS
