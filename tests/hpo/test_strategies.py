@@ -109,3 +109,19 @@ def test_random_search_uses_a_logarithmic_scale_across_magnitudes() -> None:
         search.tell(proposal.trial, TrialState.COMPLETED, objective({"booster": "dart", "depth": "6"}))
     # Uniform in log space: about a quarter of the draws in each decade.
     assert 30 <= sum(value < 0.001 for value in values) <= 70
+
+
+def test_bayesian_search_models_after_a_short_random_start() -> None:
+    # A tenth of the budget, at least 3: TPE draws its random start as Random search with the same seed does,
+    # then proposes from its model.
+    space = SearchSpace((continuous_range("eta", "0", "1"), integer_range("max_depth", "1", "10")))
+    proposals: dict[str, list[dict[str, str]]] = {}
+    for name in ("Bayesian", "Random"):
+        search = create_strategy(name, StrategyConfig(space, Direction.MAXIMIZE, seed=11, budget=20))
+        proposals[name] = []
+        for _ in range(5):
+            proposal = ask(search)
+            proposals[name].append(dict(proposal.hyperparameters))
+            search.tell(proposal.trial, TrialState.COMPLETED, float(proposal.hyperparameters["eta"]))
+    assert proposals["Bayesian"][:3] == proposals["Random"][:3]
+    assert proposals["Bayesian"][3] != proposals["Random"][3]
