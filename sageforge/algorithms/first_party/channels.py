@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse
 
 from sageforge.algorithms.base import UserError
 from sageforge.algorithms.first_party.container import Container
@@ -85,6 +86,31 @@ def load_channel(container: Container, channel: str, data_format: ChannelFormat)
     # serves the algorithms that take them and costs the others nothing [INF].
     features = features.astype(np.float32, copy=False)
     return ChannelData(features, None if labels is None else labels.astype(np.float32, copy=False))
+
+
+def load_rows(container: Container, channel: str, *, feature_dim: int | None, default_label_size: int) -> ChannelData:
+    """`channel`'s rows, refused with a UserError when there are none, when they do not have `feature_dim`
+    features (None: any number), or when a feature is missing or infinite."""
+    data = load_channel(container, channel, channel_format(container, channel, default_label_size=default_label_size))
+    if data.num_rows == 0:
+        raise UserError(f"No data in the {channel} channel ({container.channel_dir(channel)})")
+    if feature_dim is not None and data.num_features != feature_dim:
+        raise UserError(
+            f"feature_dim is {feature_dim} but the {channel} channel's rows have {data.num_features} features"
+            + (" (a CSV channel's label_size leading columns are not features)" if default_label_size == 0 else "")
+        )
+    values = data.features.data if data.is_sparse else data.features
+    if not np.all(np.isfinite(values)):
+        raise UserError(f"The {channel} channel has missing or infinite feature values")
+    return data
+
+
+def as_float64(data: ChannelData) -> Any:
+    """A channel's features as float64, dense or CSR: NumPy multiplies mixed precisions without BLAS, so the
+    algorithms that compute in float64 convert once."""
+    if data.is_sparse:
+        return scipy.sparse.csr_matrix(data.features, dtype=np.float64)
+    return np.asarray(data.features, dtype=np.float64)
 
 
 def read_recordio_protobuf(container: Container, channel: str) -> recordio_protobuf.Matrix | None:

@@ -17,18 +17,14 @@ from __future__ import annotations
 
 import logging
 import sys
-from typing import Any
-
-import numpy as np
-import scipy.sparse
 
 from sageforge.algorithms.base import UserError
-from sageforge.algorithms.first_party.channels import channel_format, load_channel
+from sageforge.algorithms.first_party.channels import as_float64, load_rows
 from sageforge.algorithms.first_party.container import Container, run_training
 from sageforge.algorithms.first_party.log_lines import MetricLog
 from sageforge.algorithms.kmeans import CHANNELS, KMEANS
 from sageforge.algorithms.kmeans.clustering import EpochReport, reduce_centers, stream
-from sageforge.algorithms.kmeans.hyperparameters import KMeansConfig, parse_hyperparameters
+from sageforge.algorithms.kmeans.hyperparameters import parse_hyperparameters
 from sageforge.algorithms.kmeans.model import KMeansModel
 
 logger = logging.getLogger("sageforge.algorithms.kmeans")
@@ -37,7 +33,11 @@ logger = logging.getLogger("sageforge.algorithms.kmeans")
 def train(container: Container) -> None:
     config = parse_hyperparameters(container.hyperparameters)
     channels = container.input_data_config
-    data = {name: _features(container, name, config) for name in CHANNELS if name in channels}
+    data = {
+        name: as_float64(load_rows(container, name, feature_dim=config.feature_dim, default_label_size=0))
+        for name in CHANNELS
+        if name in channels
+    }
     rows = data["train"].shape[0]
     if config.k > rows:
         raise UserError(f"k={config.k} is greater than the number of rows in the train channel ({rows})")
@@ -58,25 +58,6 @@ def train(container: Container) -> None:
         values = {"msd": float(distances.mean()), "ssd": float(distances.sum())}
         for metric in config.eval_metrics:
             log.final("test", metric, "loss", values[metric])
-
-
-def _features(container: Container, channel: str, config: KMeansConfig) -> Any:
-    """One channel's rows as float64 (dense, or CSR), checked against `feature_dim`."""
-    data = load_channel(container, channel, channel_format(container, channel, default_label_size=0))
-    if data.num_rows == 0:
-        raise UserError(f"No data in the {channel} channel ({container.channel_dir(channel)})")
-    if data.num_features != config.feature_dim:
-        raise UserError(
-            f"feature_dim is {config.feature_dim} but the {channel} channel's rows have {data.num_features} "
-            "features (a CSV channel's label_size leading columns are not features)"
-        )
-    values = data.features.data if data.is_sparse else data.features
-    if not np.all(np.isfinite(values)):
-        raise UserError(f"The {channel} channel has missing or infinite values; K-Means needs numbers")
-    if data.is_sparse:
-        return scipy.sparse.csr_matrix(data.features, dtype=np.float64)
-    # float64 like the centres: NumPy multiplies mixed precisions without BLAS.
-    return np.asarray(data.features, dtype=np.float64)
 
 
 def main() -> int:

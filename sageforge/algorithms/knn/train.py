@@ -22,7 +22,7 @@ import numpy.typing as npt
 
 from sageforge.algorithms.base import UserError
 from sageforge.algorithms.first_party.artifact import write_artifact
-from sageforge.algorithms.first_party.channels import ChannelData, channel_format, load_channel
+from sageforge.algorithms.first_party.channels import ChannelData, load_rows
 from sageforge.algorithms.first_party.container import Container, run_training
 from sageforge.algorithms.first_party.log_lines import MetricLog
 from sageforge.algorithms.knn import KNN
@@ -96,16 +96,7 @@ def train(container: Container) -> None:
 
 
 def _read(container: Container, channel: str, config: KnnConfig) -> ChannelData:
-    data = load_channel(container, channel, channel_format(container, channel, default_label_size=1))
-    if data.num_rows == 0:
-        raise UserError(f"No data in the {channel} channel ({container.channel_dir(channel)})")
-    if data.num_features != config.feature_dim:
-        raise UserError(
-            f"feature_dim is {config.feature_dim} but the {channel} channel's rows have {data.num_features} features"
-        )
-    values = data.features.data if data.is_sparse else data.features
-    if not np.all(np.isfinite(values)):
-        raise UserError(f"The {channel} channel has missing or infinite feature values")
+    data = load_rows(container, channel, feature_dim=config.feature_dim, default_label_size=1)
     labels = _labels(data, channel)
     if not np.all(np.isfinite(labels)):
         raise UserError(f"The {channel} channel has missing or infinite labels")

@@ -22,12 +22,12 @@ import numpy as np
 import scipy.sparse
 
 from sageforge.algorithms.base import UserError
-from sageforge.algorithms.first_party.channels import channel_format, load_channel
+from sageforge.algorithms.first_party.channels import as_float64, load_rows
 from sageforge.algorithms.first_party.container import Container, run_training
 from sageforge.algorithms.first_party.log_lines import MetricLog
 from sageforge.algorithms.pca import CHANNELS, PCA
 from sageforge.algorithms.pca.decomposition import PassReport, fit
-from sageforge.algorithms.pca.hyperparameters import PCAConfig, parse_hyperparameters
+from sageforge.algorithms.pca.hyperparameters import parse_hyperparameters
 from sageforge.algorithms.pca.model import PCAModel
 
 logger = logging.getLogger("sageforge.algorithms.pca")
@@ -36,7 +36,11 @@ logger = logging.getLogger("sageforge.algorithms.pca")
 def train(container: Container) -> None:
     config = parse_hyperparameters(container.hyperparameters)
     channels = container.input_data_config
-    data = {name: _features(container, name, config) for name in CHANNELS if name in channels}
+    data = {
+        name: as_float64(load_rows(container, name, feature_dim=config.feature_dim, default_label_size=0))
+        for name in CHANNELS
+        if name in channels
+    }
     rows = data["train"].shape[0]
     if rows <= config.num_components:
         raise UserError(f"num_components={config.num_components} needs more rows than the train channel's {rows}")
@@ -66,25 +70,6 @@ def _reconstruction_error(model: PCAModel, features: Any) -> float:
     centred = dense if model.mean is None else dense - model.mean
     residual = centred - model.project(features) @ model.v.T
     return float(np.mean(np.sum(residual**2, axis=1)))
-
-
-def _features(container: Container, channel: str, config: PCAConfig) -> Any:
-    """One channel's rows as float64 (dense, or CSR), checked against `feature_dim`."""
-    data = load_channel(container, channel, channel_format(container, channel, default_label_size=0))
-    if data.num_rows == 0:
-        raise UserError(f"No data in the {channel} channel ({container.channel_dir(channel)})")
-    if data.num_features != config.feature_dim:
-        raise UserError(
-            f"feature_dim is {config.feature_dim} but the {channel} channel's rows have {data.num_features} "
-            "features (a CSV channel's label_size leading columns are not features)"
-        )
-    values = data.features.data if data.is_sparse else data.features
-    if not np.all(np.isfinite(values)):
-        raise UserError(f"The {channel} channel has missing or infinite values; PCA needs numbers")
-    if data.is_sparse:
-        return scipy.sparse.csr_matrix(data.features, dtype=np.float64)
-    # float64 like the decomposition: NumPy multiplies mixed precisions without BLAS.
-    return np.asarray(data.features, dtype=np.float64)
 
 
 def main() -> int:

@@ -26,12 +26,12 @@ import scipy.sparse
 
 from sageforge.algorithms.base import UserError
 from sageforge.algorithms.first_party.artifact import write_artifact
-from sageforge.algorithms.first_party.channels import ChannelData, channel_format, load_channel
+from sageforge.algorithms.first_party.channels import ChannelData, load_rows
 from sageforge.algorithms.first_party.container import Container, run_training
 from sageforge.algorithms.first_party.log_lines import MetricLog
 from sageforge.algorithms.randomcutforest import RANDOM_CUT_FOREST
 from sageforge.algorithms.randomcutforest.forest import build_forest
-from sageforge.algorithms.randomcutforest.hyperparameters import ForestConfig, parse_hyperparameters
+from sageforge.algorithms.randomcutforest.hyperparameters import parse_hyperparameters
 
 logger = logging.getLogger("sageforge.algorithms.randomcutforest")
 CHANNELS = ("train", "test")
@@ -43,7 +43,7 @@ def train(container: Container) -> None:
     config = parse_hyperparameters(container.hyperparameters)
     channels = container.input_data_config
     started = time.monotonic()
-    data = _read(container, "train", config, default_label_size=0)
+    data = load_rows(container, "train", feature_dim=config.feature_dim, default_label_size=0)
     rng = np.random.default_rng(SEED)
     rows, per_tree = data.num_rows, min(config.num_samples_per_tree, data.num_rows)
     samples = [
@@ -68,7 +68,7 @@ def train(container: Container) -> None:
     path = write_artifact(container.model_dir, container.current_host, forest.to_artifact(metadata))
     logger.info("model saved to %s", path)
     if "test" in channels:
-        test = _read(container, "test", config, default_label_size=1)
+        test = load_rows(container, "test", feature_dim=config.feature_dim, default_label_size=1)
         labels = _labels(test)
         predicted = forest.score(_dense(test.features)) > threshold
         for name, value in _test_metrics(predicted, labels, config.eval_metrics):
@@ -89,20 +89,6 @@ def _test_metrics(
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         metrics += [("precision", precision), ("recall", recall), ("f1", f1)]
     return metrics
-
-
-def _read(container: Container, channel: str, config: ForestConfig, *, default_label_size: int) -> ChannelData:
-    data = load_channel(container, channel, channel_format(container, channel, default_label_size=default_label_size))
-    if data.num_rows == 0:
-        raise UserError(f"No data in the {channel} channel ({container.channel_dir(channel)})")
-    if data.num_features != config.feature_dim:
-        raise UserError(
-            f"feature_dim is {config.feature_dim} but the {channel} channel's rows have {data.num_features} features"
-        )
-    values = data.features.data if data.is_sparse else data.features
-    if not np.all(np.isfinite(values)):
-        raise UserError(f"The {channel} channel has missing or infinite feature values")
-    return data
 
 
 def _labels(data: ChannelData) -> npt.NDArray[np.bool_]:
