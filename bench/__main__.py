@@ -1,4 +1,4 @@
-"""``python -m bench [xgboost|api|s3|tuning|invoke|batch|algorithms ...]``: run the benchmarks (all by default)
+"""``python -m bench [xgboost|api|s3|tuning|invoke|batch|algorithms|ray ...]``: run the benchmarks (all by default)
 and print their tables.
 
 They run in sageforge's environment with its ``test`` extra, plus wrk for ``invoke``. The mlflow server that
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bench import algorithms, api_latency, batch_transform, invoke, s3_transfer, tuning, xgboost_job
+from bench import algorithms, api_latency, batch_transform, invoke, ray, s3_transfer, tuning, xgboost_job
 
 SUITES = {
     "xgboost": xgboost_job.run,
@@ -20,6 +20,7 @@ SUITES = {
     "invoke": invoke.run,
     "batch": batch_transform.run,
     "algorithms": algorithms.run,
+    "ray": ray.run,
 }
 
 

@@ -101,7 +101,7 @@ def run(work: Path) -> None:
         # Rounds alternate between the servers, so a machine busy with something else weighs on all alike.
         for _ in range(ROUNDS):
             for name, replay in replays.items():
-                results[name].append(_measure(replay, work))
+                results[name].append(measure(replay, work))
     medians = {name: _median(measures) for name, measures in results.items()}
     title = f"InvokeEndpoint, one CSV row, {CONNECTIONS} connections, median of {ROUNDS} x {SECONDS} s (goal: >= 0.7x)"
     report(title, _rows(medians))
@@ -160,6 +160,11 @@ def _deploy_and_sign(server: Any, model_file: Path, row: bytes, expected: bytes)
     answer = runtime.invoke_endpoint(EndpointName="bench", Body=row, ContentType="text/csv")["Body"].read()
     assert answer == expected, (answer, expected)
 
+    return signed_invoke(runtime, "bench", row)
+
+
+def signed_invoke(runtime: Any, endpoint: str, row: bytes) -> Replay:
+    """The InvokeEndpoint request the client signs for ``row``, captured before it is sent, for wrk to replay."""
     captured: list[AWSPreparedRequest] = []
 
     def capture(request: AWSPreparedRequest, **_: Any) -> AWSResponse:
@@ -168,9 +173,11 @@ def _deploy_and_sign(server: Any, model_file: Path, row: bytes, expected: bytes)
 
     runtime.meta.events.register("before-send", capture)
     try:
-        runtime.invoke_endpoint(EndpointName="bench", Body=row, ContentType="text/csv", Accept="text/csv")
+        runtime.invoke_endpoint(EndpointName=endpoint, Body=row, ContentType="text/csv", Accept="text/csv")
     except Exception:  # the canned response has no body to parse; the request is what was wanted
         pass
+    finally:
+        runtime.meta.events.unregister("before-send", capture)
     request = captured[0]
     # wrk writes Host and Content-Length itself.
     headers = {
@@ -203,7 +210,7 @@ def _median(measures: list[Measure]) -> Measure:
     )
 
 
-def _measure(replay: Replay, work: Path) -> Measure:
+def measure(replay: Replay, work: Path) -> Measure:
     script = work / "invoke.lua"
     headers = "".join(f'wrk.headers["{name}"] = "{value}"\n' for name, value in replay.headers.items())
     # A level-2 long string: a JSON body may hold "]]", which would end a plain [[...]] one.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xgboost
@@ -37,6 +38,32 @@ def reference_seconds(path: Path) -> float:
     return time.perf_counter() - started
 
 
+def training_request(name: str, instance_type: str, instance_count: int) -> dict[str, Any]:
+    """CreateTrainingJob for the built-in XGBoost on the CSV ``make_csv`` wrote to ``s3://bench/fraud/train/``."""
+    return {
+        "TrainingJobName": name,
+        "AlgorithmSpecification": {"TrainingImage": IMAGE, "TrainingInputMode": "File"},
+        "RoleArn": "arn:aws:iam::000000000000:role/SageForgeRole",
+        "HyperParameters": {
+            "objective": "binary:logistic",
+            "num_round": str(ROUNDS),
+            "max_depth": str(DEPTH),
+            "eval_metric": "auc",
+            "tree_method": "hist",
+        },
+        "InputDataConfig": [
+            {
+                "ChannelName": "train",
+                "ContentType": "text/csv",
+                "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bench/fraud/train/"}},
+            }
+        ],
+        "OutputDataConfig": {"S3OutputPath": "s3://bench/output/"},
+        "ResourceConfig": {"InstanceType": instance_type, "InstanceCount": instance_count, "VolumeSizeInGB": 10},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+    }
+
+
 def job_seconds(path: Path, data_dir: Path) -> float:
     with bench_server(data_dir) as server:
         s3, sagemaker = server.client("s3"), server.client("sagemaker")
@@ -44,28 +71,7 @@ def job_seconds(path: Path, data_dir: Path) -> float:
         s3.upload_file(str(path), "bench", "fraud/train/train.csv")
         name = f"bench-xgb-{int(time.time())}"
         started = time.perf_counter()
-        sagemaker.create_training_job(
-            TrainingJobName=name,
-            AlgorithmSpecification={"TrainingImage": IMAGE, "TrainingInputMode": "File"},
-            RoleArn="arn:aws:iam::000000000000:role/SageForgeRole",
-            HyperParameters={
-                "objective": "binary:logistic",
-                "num_round": str(ROUNDS),
-                "max_depth": str(DEPTH),
-                "eval_metric": "auc",
-                "tree_method": "hist",
-            },
-            InputDataConfig=[
-                {
-                    "ChannelName": "train",
-                    "ContentType": "text/csv",
-                    "DataSource": {"S3DataSource": {"S3DataType": "S3Prefix", "S3Uri": "s3://bench/fraud/train/"}},
-                }
-            ],
-            OutputDataConfig={"S3OutputPath": "s3://bench/output/"},
-            ResourceConfig={"InstanceType": "ml.m5.xlarge", "InstanceCount": 1, "VolumeSizeInGB": 10},
-            StoppingCondition={"MaxRuntimeInSeconds": 3600},
-        )
+        sagemaker.create_training_job(**training_request(name, "ml.m5.xlarge", 1))
         while True:
             job = sagemaker.describe_training_job(TrainingJobName=name)
             if job["TrainingJobStatus"] in ("Completed", "Failed", "Stopped"):

@@ -19,6 +19,8 @@ from sageforge.aws.dispatch import DispatchTable
 from sageforge.aws.gateway import Gateway
 from sageforge.aws.specs import SERVED_SERVICES
 from sageforge.engine.backends import create_backend
+from sageforge.engine.backends.base import Backend
+from sageforge.engine.backends.docker import DockerBackend
 from sageforge.engine.training import TrainingEngine
 from sageforge.services.cloudwatch.handlers import CloudWatchProvider
 from sageforge.services.iam.handlers import IamProvider
@@ -100,7 +102,11 @@ def build_platform(settings: Settings) -> Platform:
     logs = SqlLogStore(database)
     metrics = SqlMetricStore(database)
     objects = FilesystemObjectStore(settings.data_dir / "objects", database)
-    backend = create_backend(settings.backend)
+
+    def new_backend() -> Backend:
+        return create_backend(settings.backend, **settings.backend_options())
+
+    backend = new_backend()
     engine = TrainingEngine(
         objects,
         logs,
@@ -108,19 +114,30 @@ def build_platform(settings: Settings) -> Platform:
         settings.data_dir / "jobs",
         settings.endpoint_url,
         stop_grace_seconds=settings.stop_grace_seconds,
+        cpus=backend.cpus,
+        # Images that are neither built-ins nor framework images run as containers where a Docker engine answers.
+        container_backend=DockerBackend(),
+        python_environments=settings.python_environments,
     )
     training_jobs = TrainingJobManager(records, engine, backend)
     tuning_jobs = TuningJobManager(records, training_jobs)
     router = Router()
     # Replicas get a backend of their own: the training manager closes its backend when it shuts down.
     serving = ServingController(
-        objects, logs, create_backend(settings.backend), settings.data_dir / "endpoints", router
+        objects,
+        logs,
+        new_backend(),
+        settings.data_dir / "endpoints",
+        router,
+        python_environments=settings.python_environments,
     )
     models = ModelManager(records)
     endpoint_configs = EndpointConfigManager(records, models)
     endpoints = EndpointManager(records, endpoint_configs, models, serving)
     # Transform jobs' replicas get a backend of their own too, closed with the batch controller.
-    batch = BatchController(objects, logs, create_backend(settings.backend), settings.data_dir / "transform")
+    batch = BatchController(
+        objects, logs, new_backend(), settings.data_dir / "transform", python_environments=settings.python_environments
+    )
     transform_jobs = TransformJobManager(records, models, objects, batch)
     dispatch = DispatchTable()
     dispatch.register("sagemaker", TrainingHandlers(training_jobs))

@@ -18,8 +18,12 @@ class Settings:
     data_dir: Path = field(default_factory=lambda: Path.home() / ".sageforge")
     # SQLAlchemy URL of the metadata database; empty means a SQLite file in data_dir.
     database_url: str = ""
-    # Engine backend that runs workloads ("local": one OS process per instance).
+    # Engine backend that runs workloads ("local": one OS process per instance; "ray": on a Ray cluster).
     backend: str = "local"
+    # The Ray backend's cluster (host:port of its GCS; empty: a new local Ray instance), and a JSON file
+    # overriding what each instance type asks Ray for (engine/backends/ray_resources.py).
+    ray_address: str = ""
+    ray_instance_types: str = ""
     # Account every request is attributed to, and the credentials accepted (SigV4 access key / secret).
     account_id: str = "000000000000"
     access_key: str = "test"
@@ -34,10 +38,21 @@ class Settings:
         return self.database_url or f"sqlite:///{self.data_dir / 'sageforge.db'}"
 
     @property
+    def python_environments(self) -> Path:
+        """Where script mode's requirements.txt environments are cached, for training jobs and replicas alike."""
+        return self.data_dir / "python-environments"
+
+    @property
     def endpoint_url(self) -> str:
         """The URL workloads use to reach this server's APIs."""
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
         return f"http://{host}:{self.port}"
+
+    def backend_options(self) -> dict[str, Any]:
+        """Keyword options for ``create_backend(self.backend, ...)``."""
+        if self.backend == "ray":
+            return {"address": self.ray_address or None, "instance_types": self.ray_instance_types or None}
+        return {}
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: Any) -> Settings:

@@ -1,5 +1,6 @@
 """``sageforge demo``: start a real server, train a built-in XGBoost model on it with plain boto3, deploy the
-model to an endpoint, invoke it, score the same rows with a batch transform job, and delete the endpoint.
+model to an endpoint, invoke it, score the same rows with a batch transform job, and delete the endpoint; then
+train, deploy and invoke a scikit-learn script through the SageMaker Python SDK (``demo_script_mode``).
 
 Everything the example does is an ordinary AWS call a SageMaker user would make; the data is scikit-learn's
 bundled breast-cancer set, so nothing is downloaded.
@@ -20,6 +21,7 @@ from typing import Any
 import boto3
 import requests
 
+from sageforge.cli.demo_script_mode import run_script_mode
 from sageforge.testing.server import free_port
 
 REGION = "us-east-1"
@@ -38,7 +40,8 @@ def run_demo(data_dir: Path) -> None:
     try:
         _wait_healthy(url, server)
         print(f"sageforge is serving on {url} (data in {data_dir})")
-        _train_xgboost(url)
+        rows = _train_xgboost(url)
+        run_script_mode(url, data_dir / "client", bucket=BUCKET, region=REGION, role=ROLE, rows=rows)
     finally:
         server.send_signal(signal.SIGINT)
         server.wait(timeout=60)
@@ -73,7 +76,8 @@ def _csv(features: Any, labels: Any) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-def _train_xgboost(url: str) -> None:
+def _train_xgboost(url: str) -> Any:
+    """Train, deploy, invoke and batch-score the built-in XGBoost; the validation features it scored."""
     from sklearn.datasets import load_breast_cancer
     from sklearn.model_selection import train_test_split
 
@@ -123,6 +127,7 @@ def _train_xgboost(url: str) -> None:
     finally:
         sagemaker.delete_model(ModelName=model)
         print(f"\ndeleted model {model}")
+    return x_val
 
 
 def _channel(name: str) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""``sageforge serve | demo | coverage``: the command-line front-end."""
+"""``sageforge serve | env | demo | coverage``: the command-line front-end."""
 
 from __future__ import annotations
 
@@ -19,7 +19,25 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument("--data-dir", type=Path, help="where data lives (SAGEFORGE_DATA_DIR, default ~/.sageforge)")
     serve.add_argument("--database-url", help="SQLAlchemy URL, e.g. postgresql+psycopg://... (default: SQLite)")
     serve.add_argument("--backend", help="engine backend running workloads (SAGEFORGE_BACKEND, default local)")
+    serve.add_argument("--ray-address", help="the Ray cluster of --backend ray, host:port (SAGEFORGE_RAY_ADDRESS)")
+    serve.add_argument(
+        "--ray-instance-types", help="JSON file: what each instance type asks Ray for (SAGEFORGE_RAY_INSTANCE_TYPES)"
+    )
     serve.add_argument("--log-level", help="server log level (SAGEFORGE_LOG_LEVEL, default INFO)")
+
+    env = commands.add_parser(
+        "env",
+        help="print shell exports for AWS clients and write the SageMaker SDK's config for this server",
+        description='Use as: eval "$(sageforge env)". The server address and credentials come from the same '
+        "SAGEFORGE_* variables as `sageforge serve`.",
+    )
+    env.add_argument("--endpoint-url", help="the server's URL (default: from SAGEFORGE_HOST / SAGEFORGE_PORT)")
+    env.add_argument("--region", default="us-east-1", help="AWS_DEFAULT_REGION to export (default us-east-1)")
+    env.add_argument("--bucket", help="the SDK's default bucket (default sagemaker-<region>-<account>)")
+    env.add_argument(
+        "--sdk-config", type=Path, help="SageMaker SDK config file to write (default ~/.config/sagemaker/config.yaml)"
+    )
+    env.add_argument("--force", action="store_true", help="replace an existing SDK config file")
 
     demo = commands.add_parser("demo", help="start a server and run an end-to-end example through boto3")
     demo.add_argument("--data-dir", type=Path, default=Path(".demo-data"), help="data dir of the demo server")
@@ -31,6 +49,19 @@ def main(argv: list[str] | None = None) -> None:
         from sageforge.cli.coverage import coverage_markdown
 
         print(coverage_markdown(), end="")
+    elif args.command == "env":
+        from sageforge.cli.env import run_env
+
+        code = run_env(
+            Settings.from_env(),
+            endpoint_url=args.endpoint_url,
+            region=args.region,
+            bucket=args.bucket,
+            config=args.sdk_config,
+            force=args.force,
+        )
+        if code:
+            raise SystemExit(code)
     elif args.command == "serve":
         settings = Settings.from_env(
             host=args.host,
@@ -38,6 +69,8 @@ def main(argv: list[str] | None = None) -> None:
             data_dir=args.data_dir,
             database_url=args.database_url,
             backend=args.backend,
+            ray_address=args.ray_address,
+            ray_instance_types=args.ray_instance_types,
             log_level=args.log_level,
         )
         _serve(settings)

@@ -33,3 +33,7 @@ class StagingError(EngineError):
 
 class InvalidMetricDefinition(EngineError):
     """A metric definition whose regex does not compile."""
+
+
+class NoContainerBackend(EngineError):
+    """``submit`` was given a workload that runs its image, and the engine has no container backend."""

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sageforge.engine.artifacts import download_checkpoints, has_files, upload_checkpoints, upload_tarball
-from sageforge.engine.backends.base import Backend, InstanceHandle, InstanceSpec, Placement
+from sageforge.engine.backends.base import Backend, ContainerBackend, InstanceHandle, InstanceSpec, Placement
 from sageforge.engine.channels import host_share, plan_channel, stage_channel
 from sageforge.engine.errors import EngineError, LaunchError
 from sageforge.engine.instance_types import instance_resources
@@ -30,6 +30,7 @@ from sageforge.engine.logs import JobLogWriter, training_log_stream
 from sageforge.engine.metrics import MetricScraper
 from sageforge.engine.pipes import ChannelPipes
 from sageforge.engine.scheduler import CpuScheduler
+from sageforge.engine.source_code import stage_source_code
 from sageforge.engine.status import (
     COMPLETED_MESSAGE,
     DOWNLOADING_MESSAGE,
@@ -48,7 +49,7 @@ from sageforge.engine.status import (
 )
 from sageforge.engine.transfer import TransferInterrupted
 from sageforge.engine.workload import TrainingWorkload
-from sageforge.engine.workspace import InstanceWorkspace
+from sageforge.engine.workspace import PYTHON_ENVIRONMENTS_VARIABLE, InstanceWorkspace
 from sageforge.store.logs.base import LogStore
 from sageforge.store.objects.base import ObjectStore, ObjectStoreError
 
@@ -71,12 +72,17 @@ class RunContext:
     endpoint_url: str
     stop_grace_seconds: float
     log_flush_interval: float
+    # Script mode's requirements environments, cached across jobs (sageforge.frameworks.training.requirements).
+    python_environments: Path
+    # Runs the workloads that run their image (``runs_image``); None where none is configured.
+    container_backend: ContainerBackend | None = None
 
 
 @dataclass(frozen=True)
 class _Exited:
     index: int
     code: int
+    failure: str | None  # the backend's reason, when it ended the instance (``InstanceHandle.failure``)
 
 
 @dataclass(frozen=True)
@@ -176,6 +182,9 @@ class TrainingRun:
         self._status(SecondaryStatus.DOWNLOADING, DOWNLOADING_MESSAGE)
         pipes: list[ChannelPipes] = []
         try:
+            if workload.source_code is not None:
+                folders = [workspace.code_dir for workspace in workspaces]
+                stage_source_code(objects, workload.source_code, folders, self._directory, stop=self._interrupted)
             for index, workspace in enumerate(workspaces):
                 streams = []
                 for channel, plan in zip(workload.channels, plans, strict=True):
@@ -199,8 +208,16 @@ class TrainingRun:
 
     def _train(self, workspaces: Sequence[InstanceWorkspace], pipes: Sequence[ChannelPipes]) -> str | None:
         """Run the instances to their end; the failure reason if the job failed."""
-        workload, backend = self.workload, self._context.backend
-        placement = backend.place(workload.job_name, workload.hosts)
+        workload = self.workload
+        # ``TrainingEngine.submit`` takes an image-running workload only when there is a container backend.
+        backend = self._context.container_backend if workload.runs_image else self._context.backend
+        assert backend is not None
+        try:
+            placement = backend.place(workload.job_name, workload.hosts, instance_resources(workload.instance_type))
+        except LaunchError as error:  # a cluster that cannot fit the job
+            for instance_pipes in pipes:
+                instance_pipes.close()
+            return f"CapacityError: Unable to provision requested ML compute capacity ({error})."
         writer = JobLogWriter(self._context.logs, flush_interval=self._context.log_flush_interval)
         handles: list[InstanceHandle] = []
         pumps: list[threading.Thread] = []
@@ -257,7 +274,7 @@ class TrainingRun:
             if isinstance(event, _Exited):
                 remaining.discard(event.index)
                 if event.code != 0 and not terminating:
-                    failure = self._failure_reason(
+                    failure = event.failure or self._failure_reason(
                         workspaces[event.index], self.workload.hosts[event.index], event.code
                     )
                     terminating = True
@@ -292,7 +309,7 @@ class TrainingRun:
         finally:
             code = handle.wait()
             pipes.close()
-            self._events.put(_Exited(index, code if code is not None else -1))
+            self._events.put(_Exited(index, code if code is not None else -1, handle.failure))
 
     def _conclude(self, workspaces: Sequence[InstanceWorkspace], failure: str | None) -> TrainingOutcome:
         workload, objects = self.workload, self._context.objects
@@ -352,6 +369,8 @@ class TrainingRun:
                 "SAGEFORGE_COLLECTIVE_PORT": str(placement.collective_port),
             }
         )
+        if not workload.runs_image:
+            environment[PYTHON_ENVIRONMENTS_VARIABLE] = str(self._context.python_environments)
         return InstanceSpec(
             job_name=workload.job_name,
             host=host,

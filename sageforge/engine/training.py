@@ -11,8 +11,8 @@ import threading
 import uuid
 from pathlib import Path
 
-from sageforge.engine.backends.base import Backend
-from sageforge.engine.errors import EngineShutDown, JobAlreadyRunning
+from sageforge.engine.backends.base import Backend, ContainerBackend
+from sageforge.engine.errors import EngineShutDown, JobAlreadyRunning, NoContainerBackend
 from sageforge.engine.run import RunContext, TrainingRun
 from sageforge.engine.scheduler import CpuScheduler
 from sageforge.engine.status import SecondaryStatus, TrainingListener, TrainingOutcome
@@ -29,6 +29,8 @@ class TrainingEngine:
     ``endpoint_url`` is the server's own URL, given to instances as their AWS and S3 endpoint. ``cpus`` caps what
     the scheduler hands out (default: the CPUs this process may use). ``stop_grace_seconds`` is the time between
     SIGTERM and SIGKILL when a job is stopped, hits MaxRuntimeInSeconds or loses an instance.
+    ``container_backend`` runs the workloads that run their own image (bring your own container); the engine
+    closes it when it shuts down.
     """
 
     def __init__(
@@ -42,6 +44,8 @@ class TrainingEngine:
         stop_grace_seconds: float = 120.0,
         cpus: int | None = None,
         log_flush_interval: float = 0.5,
+        container_backend: ContainerBackend | None = None,
+        python_environments: Path | None = None,
     ) -> None:
         self._context = RunContext(
             objects=objects,
@@ -51,6 +55,8 @@ class TrainingEngine:
             endpoint_url=endpoint_url,
             stop_grace_seconds=stop_grace_seconds,
             log_flush_interval=log_flush_interval,
+            python_environments=python_environments or work_dir / "python-environments",
+            container_backend=container_backend,
         )
         self._work_dir = work_dir / "training"
         self._runs: dict[str, tuple[TrainingRun, threading.Thread]] = {}
@@ -61,12 +67,20 @@ class TrainingEngine:
     def scheduler(self) -> CpuScheduler:
         return self._context.scheduler
 
+    def runs_images(self) -> bool:
+        """Whether a workload that runs its image (``runs_image``) can run now: a container engine answers."""
+        backend = self._context.container_backend
+        return backend is not None and backend.available()
+
     def submit(self, workload: TrainingWorkload, listener: TrainingListener) -> None:
         """Start running ``workload`` on a thread of its own and return; progress goes to ``listener``.
 
         Raises ``JobAlreadyRunning`` for a job name that is running, ``InvalidMetricDefinition`` for a metric
-        regex that does not compile, ``EngineShutDown`` after ``shutdown``.
+        regex that does not compile, ``EngineShutDown`` after ``shutdown``, ``NoContainerBackend`` for a workload
+        that runs its image on an engine without a container backend.
         """
+        if workload.runs_image and self._context.container_backend is None:
+            raise NoContainerBackend(f"no container backend runs the image of {workload.job_name}")
         directory = self._work_dir / f"{workload.job_name}-{uuid.uuid4().hex[:8]}"
         run = TrainingRun(workload, listener, self._context, directory)
         with self._lock:
@@ -103,6 +117,8 @@ class TrainingEngine:
             run.interrupt(SecondaryStatus.STOPPED, grace_seconds)
         for _, thread in entries:
             thread.join()
+        if self._context.container_backend is not None:
+            self._context.container_backend.close()
 
     def _run(self, run: TrainingRun, directory: Path) -> None:
         try:

@@ -97,6 +97,10 @@ class TrainingWorkload:
     role_arn: str | None = None
     # The training image URI; container backends run it, the local backend runs ``command`` directly.
     image: str | None = None
+    # Script mode's code: a ``.tar.gz`` (the SDK's sourcedir.tar.gz) extracted into each instance's ``code/``.
+    source_code: S3Location | None = None
+    # Run ``image`` itself (``<image> train``) on the engine's container backend instead of ``command``.
+    runs_image: bool = False
 
     @property
     def hosts(self) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ The instance sees it as ``$SAGEMAKER_BASE_DIR`` (the sagemaker-training toolkit 
     output/failure                 -> FailureReason (first 1024 characters)
     output/data/                   -> <output>/<job>/output/output.tar.gz
     checkpoints/                   <-> the CheckpointConfig S3 URI
+    code/                          <- script mode's source archive (engine/source_code.py), extracted
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ from sageforge.engine.workload import TrainingWorkload
 
 # SageMaker's name for the single group of a job without heterogeneous instance groups.
 GROUP_NAME = "homogeneousCluster"
+# Names the folder where script mode caches requirements.txt environments (frameworks/training/requirements.py),
+# shared by training instances and replicas so that one environment serves a script's training and serving.
+PYTHON_ENVIRONMENTS_VARIABLE = "SAGEFORGE_PYTHON_ENVIRONMENTS"
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,10 @@ class InstanceWorkspace:
     def data_dir(self) -> Path:
         return self.root / "input" / "data"
 
+    @property
+    def code_dir(self) -> Path:
+        return self.root / "code"
+
     def channel_dir(self, channel: str) -> Path:
         return self.data_dir / channel
 
@@ -61,7 +69,7 @@ class InstanceWorkspace:
         """Make the layout under ``root`` and write ``host``'s config files."""
         workspace = cls(root)
         folders = [workspace.config_dir, workspace.model_dir, workspace.output_data_dir, workspace.checkpoints_dir]
-        folders += [workspace.data_dir]
+        folders += [workspace.data_dir, workspace.code_dir]
         folders += [workspace.channel_dir(channel.name) for channel in workload.channels if not channel.is_pipe]
         for folder in folders:
             folder.mkdir(parents=True, exist_ok=True)

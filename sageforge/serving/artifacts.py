@@ -1,4 +1,5 @@
-"""Stage a variant's model files from the object store into the directory its replicas read (``model/``).
+"""Stage a variant's files from the object store into the directory its replicas read (their ``/opt/ml``):
+the model into ``model/``, and whatever else the container needs before it starts (``ModelSource.directory``).
 
 Read through the ``ObjectStore`` interface, never through an S3 client calling this server. A tar.gz is
 extracted with the ``data`` filter, so an archive cannot write outside the directory or create devices.
@@ -18,13 +19,21 @@ from sageforge.serving.spec import ModelSource
 from sageforge.store.objects.base import NoSuchBucket, NoSuchKey, ObjectStore
 
 
+def stage_files(objects: ObjectStore, files: tuple[ModelSource, ...], base_dir: Path) -> None:
+    """Stage each source into its directory under ``base_dir``; ``base_dir/model`` exists afterwards in any case
+    (the runtime loads its model from there, staged or not)."""
+    (base_dir / "model").mkdir(parents=True, exist_ok=True)
+    for source in files:
+        stage_model(objects, source, base_dir / safe_relative_path(source.directory), source.container)
+
+
 def stage_model(objects: ObjectStore, source: ModelSource, model_dir: Path, container: str = "container_1") -> None:
     model_dir.mkdir(parents=True, exist_ok=True)
     url = f"s3://{source.bucket}/{source.key}"
     never = threading.Event()
     try:
         if source.archive:
-            archive = model_dir.parent / "model.tar.gz"
+            archive = model_dir.parent / f"{model_dir.name}.tar.gz"
             download(objects, source.bucket, source.key, archive, gunzip=False, stop=never)
             _extract(archive, model_dir, url)
             archive.unlink()

@@ -29,7 +29,8 @@ from typing import Any, Protocol
 from sageforge.engine.backends.base import Backend
 from sageforge.engine.instance_types import instance_resources
 from sageforge.engine.logs import JobLogWriter
-from sageforge.serving.artifacts import stage_model
+from sageforge.engine.workspace import PYTHON_ENVIRONMENTS_VARIABLE
+from sageforge.serving.artifacts import stage_files
 from sageforge.serving.errors import DeploymentFailed
 from sageforge.serving.fleet import Fleet, VariantFleet
 from sageforge.serving.replica import Replica, ReplicaSpec
@@ -79,8 +80,11 @@ class ServingController:
         *,
         stop_grace_seconds: float = 10.0,
         drain_seconds: float = 60.0,
+        python_environments: Path | None = None,
     ) -> None:
         self._objects = objects
+        # Given to replicas, so script-mode requirements environments are built once across deployments.
+        self._python_environments = python_environments
         self._logs = logs
         self._backend = backend
         # What a previous server left here belongs to replicas that are gone; deployments stage afresh.
@@ -162,11 +166,7 @@ class ServingController:
             endpoint.fleets.add(fleet)
         try:
             for variant in fleet.variants.values():
-                model_dir = variant.directory / "model"
-                if variant.spec.model is None:
-                    model_dir.mkdir(parents=True)
-                else:
-                    stage_model(self._objects, variant.spec.model, model_dir)
+                stage_files(self._objects, variant.spec.files, variant.directory)
             with ThreadPoolExecutor(max_workers=len(fleet.variants)) as pool:
                 grown = [
                     pool.submit(self._grow, endpoint, fleet, v, v.spec.instance_count) for v in fleet.variants.values()
@@ -239,6 +239,8 @@ class ServingController:
     def _start_replica(self, endpoint: _Endpoint, fleet: Fleet, variant: VariantFleet) -> Replica:
         spec = variant.spec
         environment = {**spec.environment, "SAGEMAKER_BASE_DIR": str(variant.directory)}
+        if self._python_environments is not None:
+            environment[PYTHON_ENVIRONMENTS_VARIABLE] = str(self._python_environments)
         replica = Replica(
             ReplicaSpec(
                 endpoint=endpoint.name,

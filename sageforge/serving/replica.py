@@ -1,5 +1,9 @@
-"""One replica: a process speaking the inference contract on a free loopback port, started through an
-engine backend, its output pumped to the endpoint's log stream, and a connection pool for the router.
+"""One replica: a process speaking the inference contract, started through an engine backend, its output
+pumped to the endpoint's log stream, and a connection pool for the router.
+
+The backend places the replica as a one-host job: the address of the machine it runs on (loopback for local
+processes, a node of the cluster for Ray) and a port free there, which the process binds
+(``SAGEFORGE_BIND_ADDRESS``, ``SAGEMAKER_BIND_TO_PORT``) and the router connects to.
 
 A replica is healthy once ``GET /ping`` answers 200 within its startup timeout; a process that exits first, or
 a ping that never passes, fails the start with a reason naming the variant and the last line the process
@@ -10,10 +14,8 @@ request, and is stopped once those in flight have their answers.
 from __future__ import annotations
 
 import collections
-import http.client
 import os
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -26,6 +28,7 @@ from sageforge.engine.instance_types import InstanceResources
 from sageforge.engine.logs import JobLogWriter
 from sageforge.serving.connection import ConnectionLost, ConnectionPool, Response
 from sageforge.serving.errors import DeploymentFailed, InvocationTimeout
+from sageforge.serving.runtime.server import ping
 
 _PING_INTERVAL = 0.05
 _PING_TIMEOUT = 2.0  # what SageMaker gives /ping
@@ -63,7 +66,9 @@ class Replica:
         # Shaped like an EC2 instance id, as SageMaker names an endpoint's log streams.
         self.instance_id = "i-" + secrets.token_hex(9)[:17]
         self.log_stream = f"{spec.variant}/{self.instance_id}"
-        self.port = _free_port()
+        # Where the process listens, known once ``start`` has placed it.
+        self.address = ""
+        self.port = 0
         self._backend = backend
         self._logs = logs
         self._on_exit = on_exit
@@ -75,7 +80,7 @@ class Replica:
         self._stopping = False
         self._in_flight = 0
         self._lock = threading.Condition()
-        self._pool = ConnectionPool("127.0.0.1", self.port)
+        self._pool: ConnectionPool | None = None
 
     # --- life cycle -----------------------------------------------------------------------------------------
 
@@ -83,22 +88,31 @@ class Replica:
         """Launch the process and return once ``/ping`` passes; raise ``DeploymentFailed`` with the reason
         otherwise (the process is stopped then). ``cancelled`` abandons the wait."""
         spec = self.spec
+        with self._lock:
+            if self._stopping or cancelled.is_set():  # stopped, or its deployment abandoned, before the launch
+                self._output_done.set()
+                raise DeploymentFailed("The replica was stopped before it started.")
+        job_name = f"{spec.endpoint}/{spec.variant}"
+        try:
+            placement = self._backend.place(job_name, [self.instance_id], spec.resources)
+        except LaunchError as error:
+            self._output_done.set()
+            raise DeploymentFailed(self._unhealthy(str(error))) from None
+        self.address, self.port = placement.addresses[self.instance_id], placement.collective_port
+        self._pool = ConnectionPool(self.address, self.port)
         environment = {
             **{name: os.environ[name] for name in _INHERITED_VARIABLES if name in os.environ},
             # Python inference code would otherwise buffer its output, and the endpoint's log would lag.
             "PYTHONUNBUFFERED": "1",
             **spec.environment,
+            "SAGEFORGE_BIND_ADDRESS": self.address,
             "SAGEMAKER_BIND_TO_PORT": str(self.port),
         }
-        with self._lock:
-            if self._stopping or cancelled.is_set():  # stopped, or its deployment abandoned, before the launch
-                self._output_done.set()
-                raise DeploymentFailed("The replica was stopped before it started.")
         self._logs.open_stream(self.log_stream)
         try:
             self._handle = self._backend.launch(
                 InstanceSpec(
-                    job_name=f"{spec.endpoint}/{spec.variant}",
+                    job_name=job_name,
                     host=self.instance_id,
                     command=spec.command,
                     environment=environment,
@@ -112,7 +126,7 @@ class Replica:
             raise DeploymentFailed(self._unhealthy(str(error))) from None
         threading.Thread(target=self._pump, name=f"sageforge-replica-{self.instance_id}", daemon=True).start()
         deadline = time.monotonic() + spec.startup_timeout
-        while not self._ping():
+        while not ping(self.address, self.port, _PING_TIMEOUT):
             if self._output_done.wait(_PING_INTERVAL):
                 raise DeploymentFailed(self._unhealthy(f"The container exited with code {self._exit_code}"))
             if cancelled.is_set() or time.monotonic() > deadline:
@@ -134,7 +148,8 @@ class Replica:
             self._serving = False
         if self._handle is not None:
             self._handle.terminate(grace_seconds)
-        self._pool.close()
+        if self._pool is not None:
+            self._pool.close()
 
     def drain(self, timeout: float) -> None:
         """Take no new request and wait (up to ``timeout``) for those in flight to be answered."""
@@ -176,6 +191,7 @@ class Replica:
     async def post(self, path: str, body: bytes, headers: Mapping[str, str], timeout: float) -> Response:
         """Send one request over a kept connection (between ``acquire`` and ``release``); response headers are
         named in lower case."""
+        assert self._pool is not None, "acquire() passes only once the replica serves"
         try:
             return await self._pool.request("POST", path, body, headers, timeout)
         except TimeoutError:
@@ -184,16 +200,6 @@ class Replica:
             raise ReplicaUnreachable(str(error)) from None
 
     # --- internals ------------------------------------------------------------------------------------------
-
-    def _ping(self) -> bool:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=_PING_TIMEOUT)
-        try:
-            connection.request("GET", "/ping")
-            return connection.getresponse().status == 200
-        except OSError:
-            return False
-        finally:
-            connection.close()
 
     def _pump(self) -> None:
         assert self._handle is not None
@@ -217,10 +223,3 @@ class Replica:
             "Please check CloudWatch logs for this endpoint."
         )
         return f"{message} ({detail}.{last})"
-
-
-def _free_port() -> int:
-    """A loopback port nobody listens on now; the replica binds it moments later."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

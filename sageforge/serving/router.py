@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from sageforge.serving.errors import EndpointNotServing, NoCapacity, VariantNotFound
 from sageforge.serving.fleet import Fleet, VariantFleet
 from sageforge.serving.replica import Replica, ReplicaUnreachable
+from sageforge.serving.runtime.contract import ORIGIN_HEADER
 
 # SageMaker gives a container 60 seconds to answer an invocation.
 DEFAULT_INVOCATION_TIMEOUT = 60.0
@@ -58,6 +59,8 @@ class InvocationResult:
     custom_attributes: str | None
     model_seconds: float
     instance_count: int
+    # The container of an inference pipeline that answered an error; None for a model's one container.
+    container: str | None = None
 
 
 class Router:
@@ -120,6 +123,7 @@ class Router:
                 custom_attributes=answer.headers.get(_CUSTOM_ATTRIBUTES.lower()),
                 model_seconds=elapsed,
                 instance_count=max(1, len(variant.replicas)),
+                container=answer.headers.get(ORIGIN_HEADER.lower()),
             )
         return None
 

@@ -12,17 +12,23 @@ DEFAULT_STARTUP_TIMEOUT = 240.0
 
 @dataclass(frozen=True)
 class ModelSource:
-    """A model's files in the object store: a tar.gz object extracted into the model directory (``archive``),
-    or every object under the ``key`` prefix copied as they are."""
+    """Files in the object store staged before a replica starts: a tar.gz object extracted (``archive``), or every
+    object under the ``key`` prefix copied as they are. ``directory`` is where, relative to the replica's base
+    directory (its ``/opt/ml``): a model's files go to ``model``, a script-mode source dir to ``code``, an
+    inference pipeline's into each container's own directory. ``container`` names the container a failure
+    message speaks of."""
 
     bucket: str
     key: str
     archive: bool = True
+    directory: str = "model"
+    container: str = "container_1"
 
 
 @dataclass(frozen=True)
 class VariantSpec:
-    """One production variant: ``instance_count`` replicas of ``command``, taking ``weight`` of the traffic."""
+    """One production variant: ``instance_count`` replicas of ``command``, taking ``weight`` of the traffic; ``files``
+    are staged once for them all (a ``model/`` directory exists even when nothing is staged there)."""
 
     name: str
     weight: float
@@ -31,7 +37,7 @@ class VariantSpec:
     image: str
     command: tuple[str, ...]
     environment: Mapping[str, str]
-    model: ModelSource | None
+    files: tuple[ModelSource, ...]
     startup_timeout: float = DEFAULT_STARTUP_TIMEOUT
 
 

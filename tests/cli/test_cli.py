@@ -20,5 +20,6 @@ def test_coverage_doc_is_current() -> None:
 def test_serve_help_lists_the_documented_flags() -> None:
     result = subprocess.run([sys.executable, "-m", "sageforge", "serve", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
-    for flag in ("--host", "--port", "--data-dir", "--database-url", "--backend"):
+    flags = ("--host", "--port", "--data-dir", "--database-url", "--backend", "--ray-address", "--ray-instance-types")
+    for flag in flags:
         assert flag in result.stdout

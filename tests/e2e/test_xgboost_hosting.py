@@ -35,24 +35,41 @@ ROWS = FEATURES[:25]
 
 @pytest.fixture
 def estimator(sdk_session: Session, tmp_path: Path) -> Estimator:
+    return _fit(sdk_session, tmp_path, logs="None")
+
+
+def _fit(session: Session, tmp_path: Path, *, logs: str) -> Estimator:
     """The built-in XGBoost, trained for a few rounds on train/validation CSVs uploaded with the SDK."""
     data = tmp_path / "data"
     for key, body in breast_cancer_csvs().items():
         (data / key).parent.mkdir(parents=True, exist_ok=True)
         (data / key).write_bytes(body)
-    prefix = sdk_session.upload_data(str(data / "bc"), key_prefix="bc")
+    prefix = session.upload_data(str(data / "bc"), key_prefix="bc")
     estimator = Estimator(
-        image_uris.retrieve("xgboost", sdk_session.boto_region_name, "1.7-1"),
+        image_uris.retrieve("xgboost", session.boto_region_name, "1.7-1"),
         role=ROLE,
         instance_count=1,
         instance_type=INSTANCE_TYPE,
-        output_path=f"s3://{sdk_session.default_bucket()}/output",
-        sagemaker_session=sdk_session,
+        output_path=f"s3://{session.default_bucket()}/output",
+        sagemaker_session=session,
         hyperparameters={"objective": "binary:logistic", "num_round": 10, "max_depth": 3},
     )
     channels = {name: TrainingInput(f"{prefix}/{name}/", content_type="text/csv") for name in ("train", "validation")}
-    estimator.fit(channels, logs="None")
+    estimator.fit(channels, logs=logs)
     return estimator
+
+
+def test_fit_streams_the_jobs_statuses_and_log(
+    sdk_session: Session, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As the tutorials call it: the SDK tails the job's CloudWatch log stream until the job ends (it describes
+    # the job every 30 s while it tails, so a job still running at its first look costs that long).
+    _fit(sdk_session, tmp_path, logs="All")
+    printed = capsys.readouterr().out
+    assert "Starting - Preparing the instances for training" in printed
+    assert "Completed - Training job completed" in printed
+    # The algorithm's own lines, from the job's log stream.
+    assert re.search(r"\[9\]\ttrain-logloss:[0-9.]+\tvalidation-logloss:[0-9.]+", printed), printed
 
 
 def test_deploy_predict_and_delete_endpoint(sdk_session: Session, server: RunningServer, estimator: Estimator) -> None:

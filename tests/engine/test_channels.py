@@ -134,7 +134,7 @@ def test_gzip_is_decompressed_while_staging(objects: FilesystemObjectStore, tmp_
     assert (tmp_path / "plain").read_bytes() == b"plain"
 
 
-@pytest.mark.parametrize("body", [b"not gzip at all", gzip.compress(b"x" * 100)[:-10]])
+@pytest.mark.parametrize("body", [b"not gzip at all", gzip.compress(b"x" * 100)[:-10]], ids=["not-gzip", "truncated"])
 def test_corrupt_gzip_fails_staging(objects: FilesystemObjectStore, tmp_path: Path, body: bytes) -> None:
     put(objects, "b", "d/x.gz", body)
     channel = ChannelSpec("train", S3Location("b", "d/"), compression="Gzip")

@@ -100,7 +100,7 @@ def variant(name: str, model: ModelSource | None, *, weight: float = 1.0, count:
         image="echo",
         command=(sys.executable, "-m", "sageforge.serving.runtime"),
         environment={"PYTHONPATH": str(ROOT), "SAGEFORGE_INFERENCE_MODULE": "tests.serving.echo_model"},
-        model=model,
+        files=() if model is None else (model,),
         startup_timeout=20,
     )
 

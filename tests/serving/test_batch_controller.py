@@ -129,7 +129,7 @@ class Batch:
             image="stand-in",
             command=(sys.executable, "-m", "sageforge.serving.runtime"),
             environment={"PYTHONPATH": str(ROOT), "SAGEFORGE_INFERENCE_MODULE": __name__},
-            model=None,
+            files=(),
             instance_type="ml.m5.large",
             instance_count=1,
             inputs=inputs,
@@ -292,7 +292,7 @@ def test_a_model_that_does_not_load_fails_the_job_and_says_why_in_its_log(batch:
         tar.addfile(tarfile.TarInfo("broken"), io.BytesIO())
     batch.put("model/model.tar.gz", archive.getvalue())
     batch.put("in/a.txt", b"a\n")
-    outcome = batch.run(batch.spec("broken", model=ModelSource(BUCKET, "model/model.tar.gz"))).wait()
+    outcome = batch.run(batch.spec("broken", files=(ModelSource(BUCKET, "model/model.tar.gz"),))).wait()
     assert outcome.status == "Failed"
     assert (outcome.failure_reason or "").startswith(
         "ClientError: The model container did not pass the ping health check. Please check CloudWatch logs for this "

@@ -14,6 +14,8 @@ from sageforge.engine.errors import UnknownBackend
 # name -> "module:factory"; the factory takes the keyword options given to ``create_backend``.
 _REGISTRY: dict[str, str] = {
     "local": "sageforge.engine.backends.local_process:LocalProcessBackend",
+    # Needs the ``ray`` extra: pip install 'sageforge[ray]'.
+    "ray": "sageforge.engine.backends.ray:RayBackend",
 }
 
 
@@ -29,5 +31,9 @@ def create_backend(name: str, **options: Any) -> Backend:
     except KeyError:
         raise UnknownBackend(f"unknown backend {name!r}; choose one of {', '.join(backend_names())}") from None
     module_name, _, factory_name = target.partition(":")
-    factory = getattr(importlib.import_module(module_name), factory_name)
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        raise UnknownBackend(f"the {name} backend needs {error.name}: pip install 'sageforge[{name}]'") from None
+    factory = getattr(module, factory_name)
     return cast(Backend, factory(**options))

@@ -7,11 +7,12 @@ only places hosts, starts one instance from an ``InstanceSpec`` and hands back a
 How other backends fit:
 
 * ``local`` (``local_process``): each instance is an OS process in ``spec.directory``.
-* Docker: ``docker run <spec.image> train`` with ``spec.directory`` mounted at ``/opt/ml`` (and
-  ``SAGEMAKER_BASE_DIR`` rewritten to it); ``terminate`` maps to ``docker stop --time <grace>``.
-* Ray: ``place`` reserves a placement group and answers each host's node address; ``launch`` mirrors
-  ``spec.directory`` to that node before start (or stages it there from the object store, the staging plan being
-  plain data), and ``wait`` returns only once the directory has been copied back.
+* Docker (``docker``, a ``ContainerBackend`` the engine holds beside its process backend, for images that are
+  neither built-ins nor framework images): ``docker run <spec.image> train`` with ``spec.directory`` mounted at
+  ``/opt/ml`` (and ``SAGEMAKER_BASE_DIR`` rewritten to it); ``terminate`` maps to ``docker stop --time <grace>``.
+* Ray (``ray``): ``place`` reserves a placement group (a bundle of ``resources`` per host) and answers each
+  host's node address; ``launch`` ships ``spec.directory`` to that node through Ray's object store, and ``wait``
+  returns only once what the instance wrote there has been copied back (``backends/ray.py``).
 
 Every backend passes ``tests/engine/test_backend_contract.py``.
 """
@@ -43,7 +44,8 @@ class InstanceSpec:
 
 @dataclass(frozen=True)
 class Placement:
-    """Where a job's hosts run: each host's network address and a TCP port free for the job's coordination."""
+    """Where a job's hosts run: each host's network address, and a TCP port free on the first host's machine for
+    the job's coordination (XGBoost's tracker; the port an endpoint replica, a one-host job, serves on)."""
 
     addresses: Mapping[str, str]
     collective_port: int
@@ -60,6 +62,10 @@ class OutputLine:
 
 class InstanceHandle(Protocol):
     """A started instance. Safe to use from several threads, but ``lines`` has a single consumer."""
+
+    # Why the backend itself ended the instance (the machine running it was lost), set before ``wait`` returns;
+    # None when the instance's own process exited.
+    failure: str | None
 
     def lines(self) -> Iterator[OutputLine]:
         """Yield stdout and stderr lines in arrival order as they come; end when both streams have closed."""
@@ -85,9 +91,12 @@ class Backend(Protocol):
     """Runs instances. One backend serves many jobs at once."""
 
     name: str
+    # The CPUs the backend offers for admission (a cluster's); None: this machine's.
+    cpus: int | None
 
-    def place(self, job_name: str, hosts: Sequence[str]) -> Placement:
-        """Decide where ``hosts`` run before any of them starts (their environment names every address)."""
+    def place(self, job_name: str, hosts: Sequence[str], resources: InstanceResources) -> Placement:
+        """Decide where ``hosts`` (each needing ``resources``) run before any of them starts (their environment
+        names every address); raise ``LaunchError`` if they cannot be placed."""
         ...
 
     def launch(self, spec: InstanceSpec) -> InstanceHandle:
@@ -96,4 +105,12 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release the backend's own resources; the owner calls it after every job has ended."""
+        ...
+
+
+class ContainerBackend(Backend, Protocol):
+    """A backend that runs instances as containers of ``InstanceSpec.image`` (``docker run <image> train``)."""
+
+    def available(self) -> bool:
+        """Whether a container engine answers now; asked before each job that needs one."""
         ...

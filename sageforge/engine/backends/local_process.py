@@ -22,6 +22,7 @@ from typing import IO, Literal
 
 from sageforge.engine.backends.base import InstanceSpec, OutputLine, Placement
 from sageforge.engine.errors import LaunchError
+from sageforge.engine.instance_types import InstanceResources
 
 # CloudWatch caps an event at 256 KiB; a longer line arrives as several.
 _MAX_LINE_BYTES = 256 * 1024
@@ -48,13 +49,14 @@ class LocalProcessBackend:
     """Runs each instance as ``subprocess.Popen(spec.command, cwd=spec.directory, env=spec.environment)``."""
 
     name = "local"
+    cpus: int | None = None
 
     def __init__(self) -> None:
         # PR_SET_PDEATHSIG fires when the *thread* that forked the child ends, not the process. Forking from one
         # long-lived thread keeps instances alive after the job thread that asked for them has gone.
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sageforge-spawner")
 
-    def place(self, job_name: str, hosts: Sequence[str]) -> Placement:
+    def place(self, job_name: str, hosts: Sequence[str], resources: InstanceResources) -> Placement:
         return Placement({host: "127.0.0.1" for host in hosts}, _free_port())
 
     def launch(self, spec: InstanceSpec) -> ProcessHandle:
@@ -83,6 +85,8 @@ def _spawn(spec: InstanceSpec) -> ProcessHandle:
 
 class ProcessHandle:
     """An ``InstanceHandle`` over a ``Popen`` whose stdout and stderr are pipes."""
+
+    failure: str | None = None  # the process runs here: it cannot be lost without the server
 
     def __init__(self, process: subprocess.Popen[bytes]) -> None:
         self._process = process

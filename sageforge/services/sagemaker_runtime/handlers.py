@@ -115,7 +115,7 @@ def _model_error(context: RequestContext, endpoint: str, result: InvocationResul
     kind = "client" if result.status < 500 else "server"
     region = context.region
     return ModelError(
-        f'Received {kind} error ({result.status}) from primary with message "{text}". See '
+        f'Received {kind} error ({result.status}) from {result.container or "primary"} with message "{text}". See '
         f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}#logEventViewer:group="
         f"{endpoint_log_group(endpoint)} in account {context.account_id} for more information.",
         fields={

@@ -2,7 +2,7 @@
 
 Each job runs on a thread of its own:
 
-1. the model is staged into the job's directory (``serving.artifacts``) and ``InstanceCount`` replicas are
+1. the model (and other files) are staged into the job's directory (``serving.artifacts``) and ``InstanceCount`` replicas are
    started exactly as an endpoint's are (``serving.replica``, the engine backend, the instance type's
    resources), with ``SAGEMAKER_BATCH=true`` among their variables, and waited for until ``/ping`` passes;
 2. the first replica's ``GET /execution-parameters`` answer settles whatever the job left open
@@ -38,7 +38,8 @@ from typing import Literal, Protocol
 from sageforge.engine.backends.base import Backend
 from sageforge.engine.instance_types import instance_resources
 from sageforge.engine.logs import JobLogWriter
-from sageforge.serving.artifacts import stage_model
+from sageforge.engine.workspace import PYTHON_ENVIRONMENTS_VARIABLE
+from sageforge.serving.artifacts import stage_files
 from sageforge.serving.batch.data_processing import RecordProcessing
 from sageforge.serving.batch.instance import Instance, JobPlan, JobProgress
 from sageforge.serving.batch.spec import MIB, STRATEGY_VARIABLES, ExecutionParameters, TransformSpec
@@ -106,8 +107,11 @@ class BatchController:
         directory: Path,
         *,
         stop_grace_seconds: float = 10.0,
+        python_environments: Path | None = None,
     ) -> None:
         self._objects = objects
+        # Given to replicas, so script-mode requirements environments are built once across jobs.
+        self._python_environments = python_environments
         self._backend = backend
         self._logs = JobLogWriter(logs, TRANSFORM_LOG_GROUP)
         # What a previous server left here belongs to jobs that are gone.
@@ -183,11 +187,7 @@ class BatchController:
                 if spec.data_processing.active
                 else None
             )
-            model_dir = job.directory / "model"
-            if spec.model is None:
-                model_dir.mkdir(parents=True)
-            else:
-                stage_model(self._objects, spec.model, model_dir)
+            stage_files(self._objects, spec.files, job.directory)
             self._start_replicas(job)
         except (DeploymentFailed, ValueError) as error:
             return self._ended(job, f"ClientError: {error}")
@@ -246,6 +246,9 @@ class BatchController:
         """Start every instance at once; if any fails, the others are stopped (by ``_run``) and the first
         failure is raised."""
         spec = job.spec
+        environment = {**_container_environment(spec), "SAGEMAKER_BASE_DIR": str(job.directory)}
+        if self._python_environments is not None:
+            environment[PYTHON_ENVIRONMENTS_VARIABLE] = str(self._python_environments)
         replicas = [
             Replica(
                 ReplicaSpec(
@@ -253,7 +256,7 @@ class BatchController:
                     variant=spec.name,  # the log stream is "<variant>/<instance id>", as a transform job's is
                     image=spec.image,
                     command=spec.command,
-                    environment={**_container_environment(spec), "SAGEMAKER_BASE_DIR": str(job.directory)},
+                    environment=environment,
                     directory=job.directory,
                     resources=instance_resources(spec.instance_type),
                     startup_timeout=spec.startup_timeout,
@@ -314,7 +317,7 @@ def _container_environment(spec: TransformSpec) -> dict[str, str]:
 
 def _execution_parameters(replica: Replica) -> Mapping[str, object]:
     """The container's answer to ``GET /execution-parameters``; empty when it has none."""
-    connection = http.client.HTTPConnection("127.0.0.1", replica.port, timeout=_PARAMETERS_TIMEOUT)
+    connection = http.client.HTTPConnection(replica.address, replica.port, timeout=_PARAMETERS_TIMEOUT)
     try:
         connection.request("GET", "/execution-parameters")
         response = connection.getresponse()

@@ -33,6 +33,7 @@ from sageforge.serving.batch.splitters import SPLITTERS
 from sageforge.serving.connection import Response
 from sageforge.serving.errors import InvocationTimeout
 from sageforge.serving.replica import Replica, ReplicaUnreachable
+from sageforge.serving.runtime.contract import ORIGIN_HEADER
 from sageforge.store.objects.base import NoSuchBucket, ObjectAttributes, ObjectStore
 
 _MESSAGE_CHARS = 500
@@ -239,7 +240,9 @@ class Instance:
             if 200 <= answer.status < 300:
                 return answer
             message = answer.body[:_MESSAGE_CHARS].decode("utf-8", errors="replace").strip()
-            problem = f"the model container answered {answer.status}: {message}"
+            # An inference pipeline's error names the container that answered it.
+            origin = answer.headers.get(ORIGIN_HEADER.lower())
+            problem = f"the model container{f' {origin}' if origin else ''} answered {answer.status}: {message}"
             if answer.status < 500:
                 break
         raise InvocationFailed(problem)

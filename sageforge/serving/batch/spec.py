@@ -69,7 +69,7 @@ class TransformSpec:
     image: str
     command: tuple[str, ...]
     environment: Mapping[str, str]
-    model: ModelSource | None
+    files: tuple[ModelSource, ...]
     instance_type: str
     instance_count: int
     inputs: tuple[StagedObject, ...]

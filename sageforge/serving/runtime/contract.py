@@ -11,14 +11,19 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+# The response header naming the container of an inference pipeline that answered an error (``origin``).
+ORIGIN_HEADER = "X-Sageforge-Container"
+
 
 class InferenceError(Exception):
-    """A request the model cannot answer: ``status`` is the HTTP status (400, 406, 415, ...)."""
+    """A request the model cannot answer: ``status`` is the HTTP status (400, 406, 415, ...); ``origin`` names the
+    container of an inference pipeline that answered it (sent back as ``ORIGIN_HEADER``)."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, origin: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.origin = origin
 
 
 class InferenceModule(Protocol):

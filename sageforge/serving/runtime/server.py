@@ -7,30 +7,46 @@ loading and failures belong.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import socketserver
 import sys
 import traceback
+from collections.abc import Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from sageforge.serving.runtime.contract import InferenceError, InferenceModule
+from sageforge.serving.runtime.contract import ORIGIN_HEADER, InferenceError, InferenceModule
 
 # What SageMaker containers accept per request unless MAX_CONTENT_LENGTH says otherwise (InvokeEndpoint's cap).
 DEFAULT_MAX_CONTENT_LENGTH = 6 * 1024 * 1024
+
+
+def ping(host: str, port: int, timeout: float) -> bool:
+    """Whether the inference server at ``host:port`` answers ``GET /ping`` with 200 within ``timeout``."""
+    connection = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        connection.request("GET", "/ping")
+        return connection.getresponse().status == 200
+    except OSError:
+        return False
+    finally:
+        connection.close()
 
 
 class InferenceServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, port: int, module: InferenceModule, model: Any, max_content_length: int) -> None:
+    def __init__(
+        self, port: int, module: InferenceModule, model: Any, max_content_length: int, address: str = "127.0.0.1"
+    ) -> None:
         self.module = module
         self.model = model
         self.max_content_length = max_content_length
-        super().__init__(("127.0.0.1", port), _InferenceHandler)
+        super().__init__((address, port), _InferenceHandler)
 
     def server_bind(self) -> None:
         # HTTPServer.server_bind looks up the host's FQDN, which can stall on a machine without DNS.
@@ -76,7 +92,8 @@ class _InferenceHandler(BaseHTTPRequestHandler):
             answer, answer_type = self.server.module.transform_fn(self.server.model, body, content_type, accept)
         except InferenceError as error:
             print(f"invocation failed ({error.status}): {error.message}", file=sys.stderr, flush=True)
-            self._reply(error.status, error.message.encode(), "text/plain")
+            origin = {ORIGIN_HEADER: error.origin} if error.origin else {}
+            self._reply(error.status, error.message.encode(), "text/plain", origin)
             return
         except Exception as error:  # any bug in the model's code is the caller's 500, never a dead replica
             traceback.print_exc(file=sys.stderr)
@@ -84,10 +101,11 @@ class _InferenceHandler(BaseHTTPRequestHandler):
             return
         self._reply(200, answer, answer_type)
 
-    def _reply(self, status: int, body: bytes, content_type: str) -> None:
+    def _reply(self, status: int, body: bytes, content_type: str, headers: Mapping[str, str] | None = None) -> None:
+        extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
         head = (
             f"HTTP/1.1 {status} {_reason(status)}\r\n"
-            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+            f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n{extra}"
             f"{'Connection: close' if self.close_connection else 'Connection: keep-alive'}\r\n\r\n"
         )
         self.wfile.write(head.encode("latin-1") + body)

@@ -1,15 +1,15 @@
 """From an endpoint's stored variants to what the serving controller runs.
 
-Each variant serves its model's one container, resolved by ``services.sagemaker.containers`` (shared with
-batch transform). A model of several containers, or a container sageforge cannot run, is ``Unservable``, with
-the endpoint's FailureReason as the message.
+Each variant serves its model's containers -- one, or an inference pipeline's chain -- resolved by
+``services.sagemaker.containers`` (shared with batch transform). A container sageforge cannot run is
+``Unservable``, with the endpoint's FailureReason as the message.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sageforge.services.sagemaker.containers import NotRunnable, inference_container
+from sageforge.services.sagemaker.containers import NotRunnable, model_container
 from sageforge.serving.spec import DEFAULT_STARTUP_TIMEOUT, EndpointSpec, VariantSpec
 
 
@@ -23,14 +23,8 @@ def endpoint_spec(arn: str, name: str, variants: list[dict[str, Any]]) -> Endpoi
 
 def _variant_spec(variant: dict[str, Any]) -> VariantSpec:
     name = variant["VariantName"]
-    containers = variant["Containers"]
-    if len(containers) != 1:
-        raise Unservable(
-            f"Production variant {name}: model {variant['ModelName']} has {len(containers)} containers; sageforge "
-            "serves models of one container (inference pipelines are not supported)."
-        )
     try:
-        container = inference_container(containers[0])
+        container = model_container(variant["Containers"])
     except NotRunnable as problem:
         raise Unservable(f"Production variant {name}: {problem}") from None
     return VariantSpec(
@@ -41,6 +35,6 @@ def _variant_spec(variant: dict[str, Any]) -> VariantSpec:
         image=container.image,
         command=container.command,
         environment=container.environment,
-        model=container.model,
+        files=container.files,
         startup_timeout=float(variant.get("StartupTimeoutInSeconds", DEFAULT_STARTUP_TIMEOUT)),
     )

@@ -2,9 +2,11 @@
 
 LIMITATIONS (differences from AWS):
 - Images are not pulled or checked at CreateModel: any image is accepted, and an endpoint that deploys a
-  model whose image is not a built-in algorithm sageforge can serve fails with a FailureReason saying so.
-- ModelPackageName, InferenceExecutionConfig, VpcConfig, EnableNetworkIsolation and ExecutionRoleArn are
-  stored and echoed but have no effect; DeploymentRecommendation is never computed.
+  model whose image is neither a built-in algorithm nor a framework container sageforge can serve fails with a
+  FailureReason saying so.
+- InferenceExecutionConfig Mode Direct is refused (ValidationException); Serial pipelines are served.
+- ModelPackageName, VpcConfig, EnableNetworkIsolation and ExecutionRoleArn are stored and echoed but have no
+  effect; DeploymentRecommendation is never computed.
 """
 
 from __future__ import annotations

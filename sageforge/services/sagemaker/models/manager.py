@@ -1,7 +1,8 @@
 """The model manager: the rules of CreateModel and DeleteModel, and lookups for the endpoint managers.
 
 A model is a record of the CreateModel request as given; it has no status of its own (records carry
-``CREATED``). Endpoints copy what they need of a model when they deploy it, so deleting a model never
+``CREATED``). ``Containers`` (up to 15, botocore's limit) make an inference pipeline, run Serial; Direct mode is
+refused. Endpoints copy what they need of a model when they deploy it, so deleting a model never
 affects an endpoint that serves it, as in SageMaker.
 """
 
@@ -31,6 +32,13 @@ class ModelManager:
         has_primary, has_list = "PrimaryContainer" in request, bool(request.get("Containers"))
         if has_primary == has_list:
             raise ValidationException("Exactly one of PrimaryContainer or Containers must be specified.")
+        mode = request.get("InferenceExecutionConfig", {}).get("Mode", "Serial")
+        if mode != "Serial":
+            # Direct invocation (TargetContainerHostname picks a container) is a feature of its own.
+            raise ValidationException(
+                f"InferenceExecutionConfig.Mode {mode} is not supported by sageforge; multi-container models are "
+                "served as Serial inference pipelines."
+            )
         for container in containers(request):
             url = container.get("ModelDataUrl")
             if url is not None and not url.startswith("s3://"):

@@ -1,6 +1,10 @@
 """The training-job manager: the rules of CreateTrainingJob/StopTrainingJob, the record, and the bridge
 from engine events to the job's status machine.
 
+What a job runs follows from its image: a built-in's algorithm module, script mode's toolkit for a framework
+image (``script_mode.py``), or the image itself on the engine's container backend; a job that cannot run here
+fails at once with a FailureReason saying why.
+
 Requests are stored as given (already validated against the botocore shape) and echoed by
 DescribeTrainingJob; the state the engine drives is kept beside them. An in-process caller that launches a
 job (a tuning job) can watch it through a ``JobObserver``.
@@ -21,7 +25,7 @@ from sageforge.engine.status import LAUNCHING_MESSAGE, STOPPING_MESSAGE, Seconda
 from sageforge.engine.training import TrainingEngine, TrainingOutcome
 from sageforge.engine.workload import ChannelSpec, MetricDefinition, S3Location, TrainingWorkload
 from sageforge.services.sagemaker.arns import resource_arn
-from sageforge.services.sagemaker.training import entities
+from sageforge.services.sagemaker.training import entities, script_mode
 from sageforge.store.metadata.records import NoSuchRecord, Record, RecordExists, RecordQuery, RecordStore
 
 log = logging.getLogger(__name__)
@@ -85,7 +89,10 @@ class TrainingJobManager:
         checkpoint_uri = request.get("CheckpointConfig", {}).get("S3Uri")
         checkpoint = _s3_location(checkpoint_uri, "CheckpointConfig.S3Uri") if checkpoint_uri else None
         image = algorithm.get("TrainingImage") or algorithm["AlgorithmName"]
-        resolved = registry.resolve(image)
+        hyperparameters = request.get("HyperParameters", {})
+        framework = script_mode.training_framework(image, hyperparameters)
+        code = script_mode.source_code(hyperparameters) if framework is not None else None
+        resolved = registry.resolve(image) if framework is None else None
         if resolved is not None:
             # Built-ins register their metric definitions on the job, as SageMaker does; a tuning job's trial
             # keeps the "ObjectiveMetric" definition its tuning job appends for an objective not registered.
@@ -109,14 +116,27 @@ class TrainingJobManager:
         if request.get("Tags"):
             self._records.add_tags(arn, {t["Key"]: t["Value"] for t in request["Tags"]})
         listener = _JobListener(self, arn, observer)
-        if resolved is None:
-            listener.on_finished(
-                TrainingOutcome.failed(
-                    f"ClientError: The image '{image}' is not a built-in algorithm image that sageforge knows, and no "
-                    "container backend is configured to run other images.",
-                    at=now,
-                )
+        environment = dict(request.get("Environment", {}))
+        failure: str | None = None
+        command: tuple[str, ...] = ()
+        runs_image = False
+        if framework is not None:
+            command = script_mode.TOOLKIT_COMMAND
+            failure = script_mode.missing_framework_reason(image, framework)
+        elif resolved is not None:
+            command = (sys.executable, "-m", resolved.algorithm.train_module)
+            environment["SAGEFORGE_ALGORITHM_VERSION"] = resolved.version
+        elif self._engine.runs_images():
+            # Bring your own container: the image itself, run as SageMaker runs it.
+            command, runs_image = ("train",), True
+        else:
+            failure = (
+                f"ClientError: The image '{image}' is neither a built-in algorithm nor a framework image that "
+                "sageforge knows, and no container engine is available to run it (no Docker engine answers "
+                "`docker info` on the server's machine)."
             )
+        if failure is not None:
+            listener.on_finished(TrainingOutcome.failed(failure, at=now))
             return arn
         resources = request["ResourceConfig"]
         workload = TrainingWorkload(
@@ -125,18 +145,21 @@ class TrainingJobManager:
             region=region,
             instance_type=resources["InstanceType"],
             instance_count=resources.get("InstanceCount", 1),
-            command=(sys.executable, "-m", resolved.algorithm.train_module),
+            command=command,
             output=output,
-            environment={**request.get("Environment", {}), "SAGEFORGE_ALGORITHM_VERSION": resolved.version},
-            hyperparameters=request.get("HyperParameters", {}),
+            environment=environment,
+            hyperparameters=hyperparameters,
             channels=tuple(channels),
             checkpoint=checkpoint,
             max_runtime_seconds=float(request["StoppingCondition"].get("MaxRuntimeInSeconds", 86400)),
             metric_definitions=tuple(
-                MetricDefinition(d["Name"], d["Regex"]) for d in request["AlgorithmSpecification"]["MetricDefinitions"]
+                MetricDefinition(d["Name"], d["Regex"])
+                for d in request["AlgorithmSpecification"].get("MetricDefinitions", [])
             ),
             role_arn=request["RoleArn"],
             image=image,
+            source_code=code,
+            runs_image=runs_image,
         )
         self._engine.submit(workload, listener)
         return arn

@@ -18,7 +18,7 @@ from sageforge.engine.channels import StagedObject
 from sageforge.engine.errors import InvalidS3Uri, StagingError
 from sageforge.engine.workload import Compression, DataType, S3Location
 from sageforge.services.sagemaker.arns import resource_arn
-from sageforge.services.sagemaker.containers import InferenceContainer, NotRunnable, inference_container
+from sageforge.services.sagemaker.containers import InferenceContainer, NotRunnable, model_container
 from sageforge.services.sagemaker.models.manager import ModelManager, containers
 from sageforge.services.sagemaker.transform import entities
 from sageforge.services.sagemaker.transform.entities import TransformJobStatus
@@ -106,7 +106,7 @@ class TransformJobManager:
             self._records.add_tags(arn, {tag["Key"]: tag["Value"] for tag in request["Tags"]})
         listener = _Listener(self, arn)
         try:
-            container = _container(request["ModelName"], model)
+            container = model_container(containers(model))
         except NotRunnable as problem:
             listener.on_finished(TransformOutcome("Failed", time.time(), f"ClientError: {problem}"))
             return arn
@@ -234,16 +234,6 @@ def _data_processing(request: dict[str, Any]) -> DataProcessing:
     return processing
 
 
-def _container(model_name: str, model: dict[str, Any]) -> InferenceContainer:
-    listed = containers(model)
-    if len(listed) != 1:
-        raise NotRunnable(
-            f"model {model_name} has {len(listed)} containers; sageforge runs models of one container (inference "
-            "pipelines are not supported)."
-        )
-    return inference_container(listed[0])
-
-
 def _s3_location(uri: str, member: str) -> S3Location:
     try:
         if uri.startswith("s3://"):
@@ -270,7 +260,7 @@ def _transform_spec(
         image=container.image,
         command=container.command,
         environment={**container.environment, **request.get("Environment", {})},
-        model=container.model,
+        files=container.files,
         instance_type=resources["InstanceType"],
         instance_count=resources["InstanceCount"],
         inputs=inputs,
