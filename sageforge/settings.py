@@ -33,6 +33,11 @@ class Settings:
     # Python logging level of the server.
     log_level: str = "INFO"
 
+    def __post_init__(self) -> None:
+        # Absolute, because every instance and replica runs in a directory of its own beneath it and is told
+        # its /opt/ml by path (SAGEMAKER_BASE_DIR): a relative one would resolve inside that directory.
+        object.__setattr__(self, "data_dir", self.data_dir.expanduser().absolute())
+
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or f"sqlite:///{self.data_dir / 'sageforge.db'}"

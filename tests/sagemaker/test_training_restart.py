@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from sageforge.testing.server import RunningServer, client, free_port
@@ -93,3 +94,17 @@ def test_restart_keeps_finished_jobs(
         logGroupName="/aws/sagemaker/TrainingJobs", logStreamNamePrefix=f"{name}/"
     )["logStreams"]
     assert len(streams) == 1 and streams[0]["storedBytes"] > 0
+
+
+def test_a_relative_data_dir_still_trains(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, server_factory: Callable[..., RunningServer]
+) -> None:
+    # `sageforge demo` and `serve --data-dir .x` name the data dir relative to where they start; each instance
+    # runs in a directory beneath it and is told its /opt/ml by path.
+    monkeypatch.chdir(tmp_path)
+    server = server_factory(Path("relative-data"))
+    _upload(server.client("s3"), "relative-data")
+    name = unique("relative")
+    server.client("sagemaker").create_training_job(**training_request(name, "relative-data"))
+    job = wait_for_end(server.client("sagemaker"), name)
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
