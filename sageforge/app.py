@@ -51,6 +51,8 @@ from sageforge.store.metadata.database import open_database
 from sageforge.store.metadata.records import RecordStore
 from sageforge.store.metrics.base import MetricStore
 from sageforge.store.metrics.sql import SqlMetricStore
+from sageforge.store.objects import s3 as s3_objects
+from sageforge.store.objects.base import ObjectStore
 from sageforge.store.objects.filesystem import FilesystemObjectStore
 
 log = logging.getLogger(__name__)
@@ -65,7 +67,7 @@ class Platform:
     records: RecordStore
     logs: QueryableLogStore
     metrics: MetricStore
-    objects: FilesystemObjectStore
+    objects: ObjectStore
     training_jobs: TrainingJobManager
     tuning_jobs: TuningJobManager
     endpoints: EndpointManager
@@ -95,13 +97,36 @@ class Platform:
         self.database.dispose()
 
 
+class UnknownObjectStore(ValueError):
+    """``--object-store`` names no store sageforge has."""
+
+
+def open_object_store(settings: Settings, database: Engine) -> ObjectStore:
+    """Files under the data dir (``object_store`` empty) or a remote S3-compatible store (``s3://``)."""
+    if not settings.object_store:
+        return FilesystemObjectStore(settings.data_dir / "objects", database)
+    if settings.object_store == "s3://":
+        return s3_objects.connect(
+            settings.data_dir / "object-spool",
+            endpoint_url=settings.object_store_endpoint_url,
+            region=settings.object_store_region,
+            access_key=settings.object_store_access_key,
+            secret_key=settings.object_store_secret_key,
+        )
+    raise UnknownObjectStore(
+        f"unsupported object store {settings.object_store!r}: leave it empty (files under the data dir) or use "
+        '"s3://" (a remote S3-compatible store, with --object-store-endpoint-url and SAGEFORGE_OBJECT_STORE_* '
+        "credentials)"
+    )
+
+
 def build_platform(settings: Settings) -> Platform:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     database = open_database(settings.resolved_database_url)
     records = RecordStore(database)
     logs = SqlLogStore(database)
     metrics = SqlMetricStore(database)
-    objects = FilesystemObjectStore(settings.data_dir / "objects", database)
+    objects = open_object_store(settings, database)
 
     def new_backend() -> Backend:
         return create_backend(settings.backend, **settings.backend_options())

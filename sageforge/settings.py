@@ -24,6 +24,13 @@ class Settings:
     # overriding what each instance type asks Ray for (engine/backends/ray_resources.py).
     ray_address: str = ""
     ray_instance_types: str = ""
+    # Where objects live: "" for files under data_dir, "s3://" for a remote S3-compatible store that every
+    # node can reach (endpoint URL, region and credentials below; empty ones mean boto3's defaults).
+    object_store: str = ""
+    object_store_endpoint_url: str = ""
+    object_store_region: str = ""
+    object_store_access_key: str = ""
+    object_store_secret_key: str = ""
     # Account every request is attributed to, and the credentials accepted (SigV4 access key / secret).
     account_id: str = "000000000000"
     access_key: str = "test"

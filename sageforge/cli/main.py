@@ -23,6 +23,10 @@ def main(argv: list[str] | None = None) -> None:
     serve.add_argument(
         "--ray-instance-types", help="JSON file: what each instance type asks Ray for (SAGEFORGE_RAY_INSTANCE_TYPES)"
     )
+    serve.add_argument(
+        "--object-store", help='where objects live: "s3://" = a remote S3-compatible store (default: the data dir)'
+    )
+    serve.add_argument("--object-store-endpoint-url", help="URL of the --object-store s3:// endpoint (default: AWS)")
     serve.add_argument("--log-level", help="server log level (SAGEFORGE_LOG_LEVEL, default INFO)")
 
     env = commands.add_parser(
@@ -71,6 +75,8 @@ def main(argv: list[str] | None = None) -> None:
             backend=args.backend,
             ray_address=args.ray_address,
             ray_instance_types=args.ray_instance_types,
+            object_store=args.object_store,
+            object_store_endpoint_url=args.object_store_endpoint_url,
             log_level=args.log_level,
         )
         _serve(settings)
