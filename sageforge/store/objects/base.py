@@ -8,7 +8,7 @@ Errors are this module's small exceptions; the S3 service translates them into S
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -176,6 +176,42 @@ class ObjectReader(Protocol):
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None: ...
+
+
+def read_range(
+    reader: ObjectReader, start: int, end: int | None, read: Callable[[int, int], Iterator[bytes]]
+) -> Iterator[bytes]:
+    """``ObjectReader.chunks`` for a reader whose ``read(start, stop)`` yields the bytes ``[start, stop)``: the
+    range checked against the object's size (``InvalidRange``, and the reader closed), then those chunks, the
+    reader closed when they end or are closed."""
+    size = reader.info.size
+    stop = size if end is None else min(end + 1, size)
+    if start < 0 or (start >= size and size > 0) or start > stop:
+        reader.close()
+        raise InvalidRange(f"bytes={start}-{'' if end is None else end} of {size}")
+    return _ClosingChunks(read(start, stop), reader)
+
+
+class _ClosingChunks:
+    """Iterates a reader's chunks and closes the reader at the end, or when closed before it (a client that
+    went away) -- a plain generator would not run its cleanup if closed before its first chunk."""
+
+    def __init__(self, chunks: Iterator[bytes], reader: ObjectReader) -> None:
+        self._chunks = chunks
+        self._reader = reader
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            return next(self._chunks)
+        except BaseException:
+            self._reader.close()
+            raise
+
+    def close(self) -> None:
+        self._reader.close()
 
 
 class ObjectStore(Protocol):

@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from sageforge.store.objects.base import InvalidRange, ObjectInfo
+from sageforge.store.objects.base import ObjectInfo, read_range
 from sageforge.store.objects.checksums import Digester
 
 # Big enough that per-chunk overhead (hashing calls, thread hops, syscalls) vanishes next to the copying.
@@ -102,12 +102,7 @@ class FileObjectReader:
         return self._info
 
     def chunks(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        size = self._info.size
-        stop = size if end is None else min(end + 1, size)
-        if start < 0 or (start >= size and size > 0) or start > stop:
-            self.close()
-            raise InvalidRange(f"bytes={start}-{'' if end is None else end} of {size}")
-        return _ClosingChunks(_read_range(self._file, start, stop), self)
+        return read_range(self, start, end, lambda first, stop: _read_range(self._file, first, stop))
 
     def close(self) -> None:
         self._file.close()
@@ -119,28 +114,6 @@ class FileObjectReader:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         self.close()
-
-
-class _ClosingChunks:
-    """Iterates a reader's chunks and closes the reader at the end, or when closed before it (a client that
-    went away) -- a plain generator would not run its cleanup if closed before its first chunk."""
-
-    def __init__(self, chunks: Iterator[bytes], reader: FileObjectReader) -> None:
-        self._chunks = chunks
-        self._reader = reader
-
-    def __iter__(self) -> Iterator[bytes]:
-        return self
-
-    def __next__(self) -> bytes:
-        try:
-            return next(self._chunks)
-        except BaseException:
-            self._reader.close()
-            raise
-
-    def close(self) -> None:
-        self._reader.close()
 
 
 def _read_range(file: BinaryIO, start: int, stop: int) -> Iterator[bytes]:

@@ -59,6 +59,7 @@ from sageforge.store.objects.base import (
     ObjectStoreError,
     PartInfo,
     ReadableBody,
+    read_range,
 )
 from sageforge.store.objects.blobs import CHUNK_SIZE
 from sageforge.store.objects.checksums import Digester
@@ -485,35 +486,28 @@ class RemoteObjectReader:
         return self._info
 
     def chunks(self, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        size = self._info.size
-        stop = size if end is None else min(end + 1, size)
-        if start < 0 or (start >= size and size > 0) or start > stop:
-            self.close()
-            raise InvalidRange(f"bytes={start}-{'' if end is None else end} of {size}")
-        return self._read(start, stop)
+        return read_range(self, start, end, self._read)
 
     def _read(self, start: int, stop: int) -> Iterator[bytes]:
-        try:
-            body, skip = self._body, start
-            if start and stop > start:
-                ranged = self._same_version(start, stop)
-                if ranged is not None:
-                    self._body.close()
-                    self._body = body = ranged
-                    skip = 0
-            remaining = stop - start
-            for chunk in body.iter_chunks(CHUNK_SIZE):
-                if skip:
-                    dropped = min(skip, len(chunk))
-                    chunk, skip = chunk[dropped:], skip - dropped
-                if remaining <= 0:
-                    return
-                chunk = chunk[:remaining]
-                remaining -= len(chunk)
-                if chunk:
-                    yield chunk
-        finally:
-            self.close()
+        """The bytes ``[start, stop)``; ``read_range`` closes the reader after them."""
+        body, skip = self._body, start
+        if start and stop > start:
+            ranged = self._same_version(start, stop)
+            if ranged is not None:
+                self._body.close()
+                self._body = body = ranged
+                skip = 0
+        remaining = stop - start
+        for chunk in body.iter_chunks(CHUNK_SIZE):
+            if skip:
+                dropped = min(skip, len(chunk))
+                chunk, skip = chunk[dropped:], skip - dropped
+            if remaining <= 0:
+                return
+            chunk = chunk[:remaining]
+            remaining -= len(chunk)
+            if chunk:
+                yield chunk
 
     def _same_version(self, start: int, stop: int) -> StreamingBody | None:
         """A ranged GET of the held version, or None when the key no longer holds it."""
