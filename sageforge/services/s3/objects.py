@@ -15,24 +15,15 @@ from sageforge.aws.errors import AwsError
 from sageforge.services.s3.conditions import Conditions, byte_range, check_write
 from sageforge.services.s3.errors import invalid_argument, invalid_request, malformed_xml, s3_error, store_errors
 from sageforge.store.objects import base as store
-from sageforge.store.objects.base import DigestCheck, ObjectAttributes, ObjectInfo, ObjectReader, ObjectStore
-
-# Request members kept with an object and returned on GET/HEAD, by member name.
-STORED_MEMBERS = (
-    "CacheControl",
-    "ContentDisposition",
-    "ContentEncoding",
-    "ContentLanguage",
-    "Expires",
-    "WebsiteRedirectLocation",
-    "StorageClass",
-    "ServerSideEncryption",
-    "SSEKMSKeyId",
-    "SSEKMSEncryptionContext",
-    "BucketKeyEnabled",
-    "SSECustomerAlgorithm",
-    "SSECustomerKeyMD5",
+from sageforge.store.objects.base import (
+    STORED_MEMBERS,
+    DigestCheck,
+    ObjectAttributes,
+    ObjectInfo,
+    ObjectReader,
+    ObjectStore,
 )
+
 # Members echoed in write responses (PutObject, CopyObject, UploadPart, ...).
 ENCRYPTION_MEMBERS = (
     "ServerSideEncryption",

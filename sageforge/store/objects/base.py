@@ -89,6 +89,24 @@ class Bucket:
     created: datetime
 
 
+# The S3 request members an object keeps and answers on GET/HEAD (``ObjectAttributes.headers``), by member name.
+STORED_MEMBERS = (
+    "CacheControl",
+    "ContentDisposition",
+    "ContentEncoding",
+    "ContentLanguage",
+    "Expires",
+    "WebsiteRedirectLocation",
+    "StorageClass",
+    "ServerSideEncryption",
+    "SSEKMSKeyId",
+    "SSEKMSEncryptionContext",
+    "BucketKeyEnabled",
+    "SSECustomerAlgorithm",
+    "SSECustomerKeyMD5",
+)
+
+
 @dataclass(frozen=True)
 class ObjectAttributes:
     """What a writer says about an object besides its bytes."""
@@ -96,7 +114,7 @@ class ObjectAttributes:
     content_type: str | None = None
     # User metadata (x-amz-meta-*), names lower-cased without the prefix.
     metadata: Mapping[str, str] = field(default_factory=dict)
-    # Other stored fields returned on GET/HEAD, by S3 member name: CacheControl, ContentEncoding, SSE fields, ...
+    # Other stored fields returned on GET/HEAD, by S3 member name (``STORED_MEMBERS``).
     headers: Mapping[str, str] = field(default_factory=dict)
 
 

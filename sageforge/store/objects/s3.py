@@ -40,6 +40,7 @@ from botocore.response import StreamingBody
 
 from sageforge.store.objects import checksums
 from sageforge.store.objects.base import (
+    STORED_MEMBERS,
     BadDigest,
     Bucket,
     BucketAlreadyExists,
@@ -68,19 +69,7 @@ DEFAULT_REGION = "us-east-1"
 
 # Stored request members passed on to the remote and read back from it. SSE-C's are not: the remote needs
 # the customer's key on every request, and the store never holds it.
-_PASSED_MEMBERS = (
-    "CacheControl",
-    "ContentDisposition",
-    "ContentEncoding",
-    "ContentLanguage",
-    "Expires",
-    "WebsiteRedirectLocation",
-    "StorageClass",
-    "ServerSideEncryption",
-    "SSEKMSKeyId",
-    "SSEKMSEncryptionContext",
-    "BucketKeyEnabled",
-)
+_PASSED_MEMBERS = tuple(name for name in STORED_MEMBERS if not name.startswith("SSECustomer"))
 
 # Remote error codes that are the store's own errors (the message is the name the error is about).
 _ERRORS: dict[str, type[ObjectStoreError]] = {
