@@ -88,6 +88,12 @@ def answer(module: Any, model: Any, body: bytes, content_type: str, wrapper: str
     return records
 
 
+def label_accuracy(module: str, model: Any, features: Array, labels: Array) -> float:
+    """The share of ``features``' CSV rows whose ``predicted_label`` the inference module answers equals ``labels``."""
+    records = answer(import_module(module), model, csv_body(features), CSV, "predictions")
+    return float(np.mean([r["predicted_label"] for r in records] == labels))
+
+
 def timed(fit: Callable[[], Any]) -> tuple[float, Any]:
     started = time.perf_counter()
     fitted = fit()
@@ -126,8 +132,7 @@ def linear_learner_binary() -> Case:
         return seconds, float(np.mean(model.predict(scaler.transform(test_x)) == test_y))
 
     def score(model: Any) -> float:
-        records = answer(import_module(module), model, csv_body(test_x), CSV, "predictions")
-        return float(np.mean([r["predicted_label"] for r in records] == test_y))
+        return label_accuracy(module, model, test_x, test_y)
 
     return Case(
         "Linear Learner binary (breast cancer)",
@@ -231,8 +236,7 @@ def knn() -> Case:
         return seconds, float(np.mean(model.predict(test_x) == test_y))
 
     def score(model: Any) -> float:
-        records = answer(import_module(module), model, csv_body(test_x), CSV, "predictions")
-        return float(np.mean([r["predicted_label"] for r in records] == test_y))
+        return label_accuracy(module, model, test_x, test_y)
 
     return Case(
         "k-NN (breast cancer, k=5)",
