@@ -33,7 +33,7 @@ from sklearn.datasets import load_breast_cancer
 
 from bench import mlflow_serve
 from bench.server import bench_server, report, wait_until_answering
-from sageforge.testing.server import free_port
+from sageforge.ports import free_port
 
 CONNECTIONS = 8
 ROUNDS = 3

@@ -27,7 +27,7 @@ import requests
 import xgboost
 
 from bench.server import wait_until_answering
-from sageforge.testing.server import free_port
+from sageforge.ports import free_port
 
 # 3.x serves models with FastAPI on uvicorn (2.x used Flask on gunicorn until 2.21) and takes -w for the
 # number of uvicorn workers: the server mlflow users get today, started with the flags below.

@@ -15,7 +15,8 @@ from typing import Any
 
 import requests
 
-from sageforge.testing.server import client, free_port
+from sageforge.ports import free_port
+from sageforge.testing.server import client
 
 
 class BenchServer:

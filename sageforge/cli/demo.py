@@ -22,7 +22,7 @@ import boto3
 import requests
 
 from sageforge.cli.demo_script_mode import run_script_mode
-from sageforge.testing.server import free_port
+from sageforge.ports import free_port
 
 REGION = "us-east-1"
 XGBOOST_IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from dataclasses import replace
@@ -14,14 +13,9 @@ import uvicorn
 from botocore.config import Config
 
 from sageforge.app import create_app
+from sageforge.ports import free_port
 from sageforge.settings import Settings
 from sageforge.testing.output_shapes import check_output_shapes
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class RunningServer:

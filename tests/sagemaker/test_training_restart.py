@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 import requests
 
-from sageforge.testing.server import RunningServer, client, free_port
+from sageforge.ports import free_port
+from sageforge.testing.server import RunningServer, client
 from tests.sagemaker.support import breast_cancer_csvs, training_request, unique, wait_for, wait_for_end
 
 

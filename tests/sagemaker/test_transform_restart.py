@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import requests
 
-from sageforge.testing.server import RunningServer, client, free_port
+from sageforge.ports import free_port
+from sageforge.testing.server import RunningServer, client
 from tests.hosting import FEATURES, csv_body, model_tarball
 from tests.sagemaker.support import ROLE, XGBOOST_IMAGE
 

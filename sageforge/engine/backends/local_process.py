@@ -11,7 +11,6 @@ import ctypes
 import os
 import queue
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from typing import IO, Literal
 from sageforge.engine.backends.base import InstanceSpec, OutputLine, Placement
 from sageforge.engine.errors import LaunchError
 from sageforge.engine.instance_types import InstanceResources
+from sageforge.ports import free_port
 
 # CloudWatch caps an event at 256 KiB; a longer line arrives as several.
 _MAX_LINE_BYTES = 256 * 1024
@@ -57,7 +57,7 @@ class LocalProcessBackend:
         self._spawner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sageforge-spawner")
 
     def place(self, job_name: str, hosts: Sequence[str], resources: InstanceResources) -> Placement:
-        return Placement({host: "127.0.0.1" for host in hosts}, _free_port())
+        return Placement({host: "127.0.0.1" for host in hosts}, free_port())
 
     def launch(self, spec: InstanceSpec) -> ProcessHandle:
         return self._spawner.submit(_spawn, spec).result()
@@ -160,10 +160,3 @@ class ProcessHandle:
             os.killpg(self._process.pid, signum)
         except ProcessLookupError:
             pass  # the whole group has already exited
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 import shutil
-import socket
 import tarfile
 import threading
 from collections.abc import Mapping
@@ -21,6 +20,7 @@ from sageforge.engine.backends.base import InstanceSpec, OutputLine
 from sageforge.engine.backends.local_process import LocalProcessBackend, ProcessHandle
 from sageforge.engine.errors import LaunchError
 from sageforge.engine.instance_types import InstanceResources
+from sageforge.ports import free_port
 
 # (text, stream, at) of each line, whether both streams have closed, and the exit code once known.
 Poll = tuple[list[tuple[str, str, float]], bool, int | None]
@@ -64,13 +64,6 @@ def signatures(directory: Path) -> dict[str, _Signature]:
     return found
 
 
-def free_port() -> int:
-    """A port nobody on this node listens on now (on every interface, as a job's processes bind it)."""
-    with socket.socket() as probe:
-        probe.bind(("", 0))
-        return int(probe.getsockname()[1])
-
-
 class NodeAgent:
     """One instance on one node. Methods are called from the server through Ray, several at once."""
 
@@ -90,7 +83,8 @@ class NodeAgent:
         import ray  # only ever called inside a Ray worker
 
         context = ray.get_runtime_context()
-        return context.get_node_id(), ray.util.get_node_ip_address(), free_port()  # type: ignore[no-untyped-call]
+        # On every interface, as the job's processes bind it.
+        return context.get_node_id(), ray.util.get_node_ip_address(), free_port("")  # type: ignore[no-untyped-call]
 
     def start(
         self, name: str, command: tuple[str, ...], environment: Mapping[str, str], home: str, archive: bytes

@@ -24,7 +24,6 @@ import http.client
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -35,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sageforge.ports import free_port
 from sageforge.serving.runtime.contract import InferenceError
 from sageforge.serving.runtime.server import ping
 
@@ -142,7 +142,7 @@ def transform_fn(model: Pipeline, body: bytes, content_type: str, accept: str) -
 
 
 def _start(member: Mapping[str, Any], base: Path, inherited: Mapping[str, str]) -> _Container:
-    port = _free_port()
+    port = free_port()
     directory = base / member["directory"]
     (directory / "model").mkdir(parents=True, exist_ok=True)
     environment = {
@@ -183,9 +183,3 @@ def _watch(containers: list[_Container]) -> None:
 def _die_with_parent() -> None:
     """In the forked child: die with this process, even if it is killed without a chance to stop them."""
     ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL))
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
