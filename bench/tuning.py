@@ -209,11 +209,17 @@ def run(work: Path) -> None:
         f"Tuning quality: {JOBS}-job searches on breast-cancer, validation:auc, {seeds} seeds (goal: Bayesian wins >= 70%)",
         [
             ("Bayesian beats Random", served, f"{direct} (Optuna in process)", ""),
-            (
-                f"Bayesian beats Random, held-out seeds {heldout.start}-{heldout.stop - 1}",
-                "",
-                f"{_win_share(heldout, parallel, data)} (Optuna in process)",
-                "",
+            *(
+                [
+                    (
+                        f"Bayesian beats Random, held-out seeds {heldout.start}-{heldout.stop - 1}",
+                        "",
+                        f"{_win_share(heldout, parallel, data)} (Optuna in process)",
+                        "",
+                    )
+                ]
+                if heldout
+                else []
             ),
             *(
                 (

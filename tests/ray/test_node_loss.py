@@ -79,14 +79,16 @@ def test_a_replica_whose_node_is_lost_is_replaced_on_another(
     bucket = unique("ray-loss")
     s3.create_bucket(Bucket=bucket)
     hosting = Hosting(ray_server.client, ray_server, bucket)
-    endpoint = None
+    lost = None
     try:
         # With the two nodes taken, the replica can only start on a third node, which then goes away.
         filler.place("filler", ["algo-1", "algo-2"], instance_resources("ml.m5.large"))
         doomed = ray_cluster.add_node(**NODE)
         endpoint = hosting.served_endpoint(count=1)
         doomed_id = doomed.node_id
-        assert _replica_nodes(caplog, endpoint) == [doomed_id]
+        [(instance, node)] = _placements(caplog, endpoint)
+        assert node == doomed_id
+        lost = f"{endpoint}_AllTraffic-{instance}-"
         ray_cluster.remove_node(doomed)
         doomed = None
         filler.close()  # room for the replacement
@@ -100,7 +102,7 @@ def test_a_replica_whose_node_is_lost_is_replaced_on_another(
                 assert error.response["Error"]["Code"] == "ServiceUnavailable", error
                 assert time.monotonic() < deadline, "the lost replica was not replaced"
                 time.sleep(0.1)
-        replacement = _replica_nodes(caplog, endpoint)[1]
+        _, replacement = _placements(caplog, endpoint)[1]
         assert replacement != doomed_id
         assert [float(value) for value in answer.replace("\n", ",").strip(",").split(",")] == pytest.approx(
             local_predictions(rows), rel=1e-5
@@ -110,20 +112,20 @@ def test_a_replica_whose_node_is_lost_is_replaced_on_another(
             ray_cluster.remove_node(doomed)
         filler.close()
         hosting.cleanup()
-        if endpoint is not None:
-            _remove_lost_directories(f"{endpoint}_")
+        if lost is not None:  # only the lost replica's: the replacement's is its node's to remove
+            _remove_lost_directories(lost)
         for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
             s3.delete_object(Bucket=bucket, Key=item["Key"])
         s3.delete_bucket(Bucket=bucket)
 
 
-def _replica_nodes(caplog: pytest.LogCaptureFixture, endpoint: str) -> list[str]:
-    """The nodes the endpoint's replicas were placed on, in order."""
+def _placements(caplog: pytest.LogCaptureFixture, endpoint: str) -> list[tuple[str, str]]:
+    """(instance, node) of each of the endpoint's replicas, in the order they were placed."""
     prefix = f"{endpoint}/AllTraffic"
     return [
-        record.getMessage().rsplit(" (", 1)[0].rsplit(" ", 1)[1]
-        for record in caplog.records
-        if f" of {prefix} runs on Ray node " in record.getMessage()
+        (message.split(" ", 1)[0], message.rsplit(" (", 1)[0].rsplit(" ", 1)[1])
+        for message in (record.getMessage() for record in caplog.records)
+        if f" of {prefix} runs on Ray node " in message
     ]
 
 
