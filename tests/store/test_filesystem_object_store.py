@@ -4,6 +4,7 @@ failed writes leave no temporary files, replaced data files are removed, leftove
 from __future__ import annotations
 
 import io
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -80,6 +81,32 @@ def test_completing_removes_the_part_files(store: FilesystemObjectStore, root: P
     store.upload_part(BUCKET, "m", upload.upload_id, 2, io.BytesIO(b"unused"))
     store.complete_multipart_upload(BUCKET, "m", upload.upload_id, [CompletedPart(1, part.etag)])
     assert len(_files(root, "data")) == 1
+
+
+def test_reading_an_object_whose_data_file_is_gone_fails_instead_of_retrying(
+    store: FilesystemObjectStore, root: Path
+) -> None:
+    # A retry is for a key overwritten between reading its row and opening its file; with the row unchanged the
+    # read once spun forever (seen when a server's data directory was deleted under it).
+    store.put_object(BUCKET, "k", io.BytesIO(b"data"), ObjectAttributes())
+    [data] = _files(root, "data")
+    data.unlink()
+    outcome: list[BaseException | None] = []
+    reader = threading.Thread(
+        target=lambda: outcome.append(_raised(lambda: store.open_object(BUCKET, "k"))), daemon=True
+    )
+    reader.start()
+    reader.join(timeout=30)
+    assert not reader.is_alive(), "open_object kept retrying a data file that is gone"
+    assert isinstance(outcome[0], FileNotFoundError)
+
+
+def _raised(call: Callable[[], object]) -> BaseException | None:
+    try:
+        call()
+    except BaseException as error:
+        return error
+    return None
 
 
 def test_temporary_files_of_a_crashed_writer_are_removed(root: Path, engine: Engine) -> None:

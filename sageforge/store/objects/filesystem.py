@@ -112,12 +112,15 @@ class FilesystemObjectStore:
         return object_info(self._object_row(bucket, key)._mapping)
 
     def open_object(self, bucket: str, key: str) -> FileObjectReader:
+        row = self._object_row(bucket, key)
         while True:
-            row = self._object_row(bucket, key)
             try:
                 return FileObjectReader(object_info(row._mapping), self._files.open(row.file))
             except FileNotFoundError:
-                continue  # overwritten between reading the row and opening its file: read the new row
+                current = self._object_row(bucket, key)
+                if current.file == row.file:
+                    raise  # the row still names the missing file: its data was lost, trying again cannot help
+                row = current  # overwritten between reading the row and opening its file: read the new row
 
     def read_object(self, bucket: str, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         return self.open_object(bucket, key).chunks(start, end)
