@@ -16,6 +16,7 @@ from sageforge.services.s3.conditions import Conditions, byte_range, check_write
 from sageforge.services.s3.errors import invalid_argument, invalid_request, malformed_xml, s3_error, store_errors
 from sageforge.store.objects import base as store
 from sageforge.store.objects.base import (
+    ENCRYPTION_MEMBERS,
     STORED_MEMBERS,
     DigestCheck,
     ObjectAttributes,
@@ -24,15 +25,6 @@ from sageforge.store.objects.base import (
     ObjectStore,
 )
 
-# Members echoed in write responses (PutObject, CopyObject, UploadPart, ...).
-ENCRYPTION_MEMBERS = (
-    "ServerSideEncryption",
-    "SSEKMSKeyId",
-    "SSEKMSEncryptionContext",
-    "BucketKeyEnabled",
-    "SSECustomerAlgorithm",
-    "SSECustomerKeyMD5",
-)
 # Stored members a COPY-directive CopyObject may still change (the rest come from the source).
 COPY_CHANGES = frozenset({"StorageClass", "WebsiteRedirectLocation", *ENCRYPTION_MEMBERS})
 # Every x-amz-checksum-* the model knows; the store refuses those it cannot compute.

@@ -8,8 +8,15 @@ from typing import Any, TypeAlias
 from sageforge.aws.context import RequestContext
 from sageforge.services.s3.buckets import canonical_user_id
 from sageforge.services.s3.listing import url_encoded
-from sageforge.services.s3.objects import ENCRYPTION_MEMBERS, checksum_members, stored_members
-from sageforge.store.objects.base import STORED_MEMBERS, MultipartUpload, ObjectAttributes, ObjectInfo, PartInfo
+from sageforge.services.s3.objects import checksum_members, stored_members
+from sageforge.store.objects.base import (
+    ENCRYPTION_MEMBERS,
+    STORED_MEMBERS,
+    MultipartUpload,
+    ObjectAttributes,
+    ObjectInfo,
+    PartInfo,
+)
 
 Output: TypeAlias = dict[str, Any]
 

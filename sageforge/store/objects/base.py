@@ -89,6 +89,15 @@ class Bucket:
     created: datetime
 
 
+# The stored members that say how an object is encrypted (write responses echo them too).
+ENCRYPTION_MEMBERS = (
+    "ServerSideEncryption",
+    "SSEKMSKeyId",
+    "SSEKMSEncryptionContext",
+    "BucketKeyEnabled",
+    "SSECustomerAlgorithm",
+    "SSECustomerKeyMD5",
+)
 # The S3 request members an object keeps and answers on GET/HEAD (``ObjectAttributes.headers``), by member name.
 STORED_MEMBERS = (
     "CacheControl",
@@ -98,12 +107,7 @@ STORED_MEMBERS = (
     "Expires",
     "WebsiteRedirectLocation",
     "StorageClass",
-    "ServerSideEncryption",
-    "SSEKMSKeyId",
-    "SSEKMSEncryptionContext",
-    "BucketKeyEnabled",
-    "SSECustomerAlgorithm",
-    "SSECustomerKeyMD5",
+    *ENCRYPTION_MEMBERS,
 )
 
 
