@@ -23,6 +23,7 @@ from sageforge.store.objects.base import (
     ObjectInfo,
     ObjectReader,
     ObjectStore,
+    stored_text,
 )
 
 # Stored members a COPY-directive CopyObject may still change (the rest come from the source).
@@ -44,17 +45,8 @@ CHECKSUM_ALGORITHMS = (
 
 def object_attributes(params: Mapping[str, Any]) -> ObjectAttributes:
     """What a PutObject-like request says about the object besides its bytes."""
-    stored: dict[str, str] = {}
-    for name in STORED_MEMBERS:
-        value = params.get(name)
-        if isinstance(value, bool):
-            stored[name] = "true" if value else "false"
-        elif isinstance(value, datetime):
-            stored[name] = value.isoformat()
-        elif value is not None:
-            stored[name] = str(value)
     metadata = {key.lower(): value for key, value in params.get("Metadata", {}).items()}
-    return ObjectAttributes(params.get("ContentType"), metadata, stored)
+    return ObjectAttributes(params.get("ContentType"), metadata, stored_text(params))
 
 
 def stored_members(attributes: ObjectAttributes, names: Sequence[str] = STORED_MEMBERS) -> dict[str, Any]:

@@ -111,6 +111,21 @@ STORED_MEMBERS = (
 )
 
 
+def stored_text(members: Mapping[str, object], names: Sequence[str] = STORED_MEMBERS) -> dict[str, str]:
+    """The members among ``names`` that ``members`` (a parsed request or a botocore answer) holds, as the text an
+    object keeps: booleans as ``true``/``false``, timestamps in ISO 8601."""
+    stored: dict[str, str] = {}
+    for name in names:
+        value = members.get(name)
+        if isinstance(value, bool):
+            stored[name] = "true" if value else "false"
+        elif isinstance(value, datetime):
+            stored[name] = value.isoformat()
+        elif value is not None:
+            stored[name] = str(value)
+    return stored
+
+
 @dataclass(frozen=True)
 class ObjectAttributes:
     """What a writer says about an object besides its bytes."""

@@ -28,7 +28,6 @@ import contextlib
 import tempfile
 import threading
 from collections.abc import Iterator, Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
@@ -61,6 +60,7 @@ from sageforge.store.objects.base import (
     PartInfo,
     ReadableBody,
     read_range,
+    stored_text,
 )
 from sageforge.store.objects.blobs import CHUNK_SIZE
 from sageforge.store.objects.checksums import Digester
@@ -580,15 +580,7 @@ def _attribute_members(attributes: ObjectAttributes) -> dict[str, Any]:
 
 def _object_info(bucket: str, key: str, response: Mapping[str, Any]) -> ObjectInfo:
     """What a HeadObject or a whole-object GetObject answer says about the object."""
-    headers: dict[str, str] = {}
-    for name in _PASSED_MEMBERS:
-        value = response.get(name)
-        if isinstance(value, bool):
-            headers[name] = "true" if value else "false"
-        elif isinstance(value, datetime):
-            headers[name] = value.isoformat()
-        elif value is not None:
-            headers[name] = str(value)
+    headers = stored_text(response, _PASSED_MEMBERS)
     etag = str(response["ETag"]).strip('"')
     return ObjectInfo(
         bucket=bucket,
